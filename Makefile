@@ -1,0 +1,56 @@
+# wsframe: every command the README mentions lives here.
+# The venv is created with $(PYTHON) (3.11 on this machine image).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+.PHONY: demo test lint typecheck test-matrix compliance fuzz bench bench-quick bench-wire clean
+
+# -- environments ---------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.pkg: $(BIN)/python pyproject.toml
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.pkg requirements/test.txt
+	$(PIP) install -r requirements/test.txt
+	touch $@
+
+# -- the two quick-start commands -------------------------------------------------
+demo: $(VENV)/.pkg
+	$(BIN)/python examples/demo.py
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q
+	$(BIN)/python -m mypy --strict wsframe
+	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz
+
+# -- more -------------------------------------------------------------------------
+# The test suite on every Python 3.10-3.13 that pyenv provides here.
+test-matrix:
+	./.ci/test-matrix.sh 3.10 3.11 3.12 3.13
+
+clean:
+	rm -rf $(VENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache .pytest_cache reports
+
+# -- Autobahn|Testsuite (needs Python 2.7, found through pyenv) ------------------
+PY27     ?= $(shell pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep -E '^2\.7' | tail -n 1) 2>/dev/null)/bin/python
+AUTOBAHN := .tools/autobahn
+WSTEST   := $(CURDIR)/$(AUTOBAHN)/run-wstest
+
+$(WSTEST):
+	@test -x "$(PY27)" || { echo "Python 2.7 not found (pyenv has no 2.7.x): cannot run Autobahn|Testsuite"; exit 1; }
+	rm -rf $(AUTOBAHN) && mkdir -p $(AUTOBAHN)
+	$(PY27) -m pip -q --disable-pip-version-check install --target $(AUTOBAHN)/lib autobahntestsuite==0.8.2
+	touch $(AUTOBAHN)/lib/zope/__init__.py
+	printf '#!/bin/sh\nPYTHONPATH=%s exec %s -W ignore -m autobahntestsuite.wstest "$$@"\n' \
+		"$(CURDIR)/$(AUTOBAHN)/lib" "$(PY27)" > $@
+	chmod +x $@
+
+# Autobahn sections 1-7 and 10 against examples/echo_server.py: every case OK or INFORMATIONAL.
+compliance: $(VENV)/.pkg $(WSTEST)
+	$(BIN)/python compliance/run.py --wstest $(WSTEST) --cases "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*"

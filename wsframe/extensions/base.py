@@ -1,0 +1,49 @@
+"""The extension interface: how an extension claims RSV bits and transforms messages.
+
+RFC 6455 section 5.2 reserves RSV1-3 for extensions; a frame with an RSV bit
+that no negotiated extension defines is a protocol violation (1002). An
+extension here declares the bits it owns (``rsv_bits``); the parser accepts
+them only on the first frame of a message (the shape RFC 7692 defines for
+permessage-deflate) and keeps rejecting them everywhere else. The message
+layer then asks the extension to transform each message's payload on the way
+in (`incoming`) and out (`outgoing`). With no extension, none of this code runs.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..opcodes import Opcode
+
+__all__ = ["Extension", "IncomingMessage"]
+
+
+class IncomingMessage(Protocol):
+    """Transforms one received message, piece by piece."""
+
+    def feed(self, data: bytes, final: bool, limit: int | None) -> bytes:
+        """Transform the next piece of payload; ``final`` marks the message's end.
+
+        ``limit`` is how many output bytes the message may still grow by (None:
+        no limit). An implementation must not produce much more than that: it
+        returns at most ``limit + 1`` bytes so the caller can detect the excess
+        without the whole output ever being allocated. Raises ProtocolError
+        (e.g. 1007) for undecodable input.
+        """
+        ...
+
+
+class Extension(Protocol):
+    """A negotiated extension, as the frame and message layers see it."""
+
+    #: RSV bits this extension owns: 0x40 (RSV1), 0x20 (RSV2), 0x10 (RSV3).
+    rsv_bits: int
+
+    def incoming(self, opcode: Opcode, rsv1: bool) -> IncomingMessage | None:
+        """Start receiving a TEXT or BINARY message whose first frame had these
+        bits; return a transform, or None to take the payload as it is."""
+        ...
+
+    def outgoing(self, opcode: Opcode, payload: bytes) -> bytes | None:
+        """Transform a message to send; None leaves it untouched (and RSV1 clear)."""
+        ...
