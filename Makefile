@@ -26,8 +26,8 @@ demo: $(VENV)/.pkg
 
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
-	$(BIN)/python -m mypy --strict wsframe
-	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz
+	$(BIN)/python -m mypy --strict wsframe examples compliance
+	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples
 
 # -- more -------------------------------------------------------------------------
 # The test suite on every Python 3.10-3.13 that pyenv provides here.

@@ -1,25 +1,49 @@
 """wsframe: a pure-Python, sans-I/O codec for RFC 6455 WebSocket framing.
 
-Bytes in, frames (or messages) out; frames in, bytes out. wsframe never opens
+Bytes in, frames or messages out; messages in, bytes out. wsframe never opens
 a socket, never sleeps and never reads a clock: the caller owns all I/O.
 """
 
 from .close_codes import CloseCode, may_be_sent
 from .errors import ProtocolError, Violation
 from .frames import Frame, Role, build_close, build_frame, parse_close_payload
+from .messages import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    BinaryChunk,
+    BinaryMessage,
+    CloseReceived,
+    Event,
+    MessageReader,
+    MessageWriter,
+    Ping,
+    Pong,
+    TextChunk,
+    TextMessage,
+)
 from .opcodes import Opcode
 from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "CloseCode",
     "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "BinaryChunk",
+    "BinaryMessage",
+    "CloseCode",
+    "CloseReceived",
+    "Event",
     "Frame",
     "FrameParser",
+    "MessageReader",
+    "MessageWriter",
     "Opcode",
+    "Ping",
+    "Pong",
     "ProtocolError",
     "Role",
+    "TextChunk",
+    "TextMessage",
     "Violation",
     "build_close",
     "build_frame",
