@@ -24,12 +24,28 @@ $(VENV)/.test: $(VENV)/.pkg requirements/test.txt
 demo: $(VENV)/.pkg
 	$(BIN)/python examples/demo.py
 
+CODEC_TESTS := tests/test_frames.py tests/test_parser.py tests/test_masking.py \
+	tests/test_messages.py tests/test_conformance.py
+
 test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
+	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
 	$(BIN)/python -m mypy --strict wsframe examples compliance
 	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples
 
+$(VENV)/.bench: $(VENV)/.pkg requirements/bench.txt
+	$(PIP) install -r requirements/bench.txt
+	touch $@
+
 # -- more -------------------------------------------------------------------------
+# wsframe vs websockets and wsproto, one process (about 2 minutes).
+bench: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench.py
+
+# The same benchmark on tiny streams: checks that it runs (CI).
+bench-quick: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench.py --quick
+
 # The test suite on every Python 3.10-3.13 that pyenv provides here.
 test-matrix:
 	./.ci/test-matrix.sh 3.10 3.11 3.12 3.13

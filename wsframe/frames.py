@@ -36,9 +36,8 @@ from .opcodes import Opcode
 __all__ = ["Frame", "Role", "build_frame", "build_close", "parse_close_payload"]
 
 _U16 = Struct("!H")
-_U64 = Struct("!Q")
-_B_H = Struct("!BH")
-_B_Q = Struct("!BQ")
+_B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
+_B_B_Q = Struct("!BBQ")     # first byte, MASK|127, 64-bit length
 
 
 class Role(Enum):
@@ -101,10 +100,7 @@ class Frame:
         return f"<Frame {opcode}{flags} payload={shown} offset={self.offset}>"
 
 
-def _check_key(mask: bytes | None) -> None:
-    if mask is not None and (not isinstance(mask, (bytes, bytearray)) or len(mask) != 4):
-        raise ValueError(
-            f"mask must be a 4-byte masking key or None, not {mask!r} (RFC 6455 5.3)")
+_OPCODES = {op.value: op for op in Opcode}
 
 
 def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
@@ -121,14 +117,14 @@ def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
     125 bytes (section 5.5), or a masking key that is not 4 bytes.
     """
     try:
-        op = Opcode(opcode)
-    except ValueError:
+        op = _OPCODES[opcode]
+    except (KeyError, TypeError):
         raise ValueError(
             f"opcode {opcode!r} is reserved or unknown (RFC 6455 5.2)") from None
-    if not isinstance(payload, (bytes, bytearray, memoryview)):
-        raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
-    payload = bytes(payload)
-    _check_key(mask)
+    if payload.__class__ is not bytes:
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
+        payload = bytes(payload)
     n = len(payload)
     if op >= 0x8:
         if not fin:
@@ -138,17 +134,27 @@ def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
                 f"a {op.name} payload is at most 125 bytes, got {n} (RFC 6455 5.5)")
     first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (
         0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | op
-    mask_bit = 0x80 if mask is not None else 0
-    if n < 126:
-        header = bytes((first, mask_bit | n))
-    elif n < 65536:
-        header = bytes((first,)) + _B_H.pack(mask_bit | 126, n)
-    else:
-        header = bytes((first,)) + _B_Q.pack(mask_bit | 127, n)
     if mask is None:
-        return header + payload
-    key = bytes(mask)
-    return header + key + apply_mask(payload, key)
+        if n < 126:
+            return bytes((first, n)) + payload
+        if n < 65536:
+            return _B_B_H.pack(first, 126, n) + payload
+        return _B_B_Q.pack(first, 127, n) + payload
+    if mask.__class__ is not bytes or len(mask) != 4:
+        if not isinstance(mask, (bytes, bytearray)) or len(mask) != 4:
+            raise ValueError(
+                f"mask must be a 4-byte masking key or None, not {mask!r} (RFC 6455 5.3)")
+        mask = bytes(mask)
+    if n < 126:
+        # Small frames (the common case): integer XOR inline, as in the parser.
+        return bytes((first, 0x80 | n)) + mask + (
+            int.from_bytes(payload, "little")
+            ^ int.from_bytes((mask * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
+    if n < 65536:
+        header = _B_B_H.pack(first, 0xFE, n)
+    else:
+        header = _B_B_Q.pack(first, 0xFF, n)
+    return header + mask + apply_mask(payload, mask)
 
 
 def _close_payload(code: int | None, reason: str) -> bytes:

@@ -231,7 +231,10 @@ class MessageReader:
         # The fast path below handles a whole, unfragmented, uncompressed
         # message in one frame (the common case) inline; everything else goes
         # through _data, which runs the same checks piece by piece.
-        fast = not self.stream
+        # ``idle``: no message in progress and not streaming, so a data frame
+        # with FIN set is a whole message. Only _data changes that.
+        stream = self.stream
+        idle = not stream and self._opcode is None
         TEXT = Opcode.TEXT
         for item in items:
             if item.__class__ is Frame:
@@ -239,13 +242,13 @@ class MessageReader:
                 opcode = frame.opcode
                 if opcode >= 0x8:
                     self._control(frame, append)
-                elif fast and frame.fin and self._opcode is None and not frame.rsv1:
+                elif idle and frame.fin and not frame.rsv1:
                     payload = frame.payload
                     if len(payload) > limit:
                         raise self._too_big(len(payload), frame.offset)
                     if opcode is TEXT:
                         try:
-                            append(TextMessage(payload.decode("utf-8")))
+                            append(TextMessage(payload.decode()))
                         except UnicodeDecodeError as exc:
                             raise ProtocolError(
                                 Violation.TEXT_NOT_UTF8,
@@ -254,13 +257,15 @@ class MessageReader:
                     else:
                         append(BinaryMessage(payload))
                 else:
-                    self._data(frame.opcode, frame.rsv1, frame.offset, frame.payload,
+                    self._data(opcode, frame.rsv1, frame.offset, frame.payload,
                                len(frame.payload), frame.fin, events)
+                    idle = not stream and self._opcode is None
             else:
                 part: _Part = item   # type: ignore[assignment]
                 header = part.frame
                 self._data(header.opcode, header.rsv1, header.offset, part.payload,
                            part.length if part.first else 0, False, events)
+                idle = not stream and self._opcode is None
 
     def _control(self, frame: Frame, append: Callable[[Event], None]) -> None:
         """A control frame: delivered at once, even between fragments (5.5)."""

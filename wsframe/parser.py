@@ -63,6 +63,7 @@ _CLOSED = 2
 
 _KNOWN_OPCODES = {op.value: op for op in Opcode}
 _NO_FRAME = Frame(Opcode.CONTINUATION)
+_NOTHING: Iterator[Frame] = iter(())    # an exhausted iterator: safe to share
 
 
 class _ByteInfo(NamedTuple):
@@ -197,14 +198,15 @@ class FrameParser:
         self._error: ProtocolError | None = None
         self._state = _HEADER
         self._head = b""            # HEADER: bytes of an incomplete header
-        self._received = 0          # bytes fed so far (absolute stream position)
+        self._received = 0          # stream offset after the data _consume last saw
         self._in_message = False    # a fragmented message is in progress (5.4)
         # PAYLOAD: the frame being received.
         self._frame = _NO_FRAME     # header fields of the frame being received
         self._kind = _START
         self._length = 0
         self._key: bytes | None = None
-        self._got = 0
+        self._need = 0               # PAYLOAD: payload bytes still to come (else 0)
+        self._payload_start = 0      # PAYLOAD: stream offset of the payload
         self._payload = bytearray()  # PAYLOAD: masked bytes so far
         # Message-layer switches (see _Part and MessageReader).
         self._parts = False
@@ -220,6 +222,14 @@ class FrameParser:
         the frames before the violation, then raises `ProtocolError`. After a
         violation the parser is terminal: every later call raises that error.
         """
+        need = self._need
+        if need > len(data) and data.__class__ is bytes:
+            # Fast path: the piece lies inside a frame's payload (a large frame
+            # arriving in many small reads). Keep it; no frame can complete.
+            # Only in the PAYLOAD state is _need non-zero.
+            self._payload += data
+            self._need = need - len(data)
+            return _NOTHING
         if self._error is not None:
             raise self._error
         items: list[_Item] = []
@@ -227,6 +237,7 @@ class FrameParser:
             self._consume(_as_bytes(data), items)
         except ProtocolError as exc:
             self._error = exc
+            self._need = 0
             return cast(Iterator[Frame], _then_raise(items, exc))
         return cast(Iterator[Frame], iter(items))
 
@@ -245,8 +256,9 @@ class FrameParser:
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete frame."""
-        return len(self._head) + (self._got if self._state == _PAYLOAD and not self._parts
-                                  else 0)
+        if self._state == _PAYLOAD and not self._parts:
+            return len(self._payload)
+        return len(self._head)
 
     @property
     def at_frame_boundary(self) -> bool:
@@ -258,11 +270,13 @@ class FrameParser:
     def _consume(self, data: bytes, out: list[_Item]) -> None:
         """Parse ``data`` (all of it), appending Frames (and _Parts) to ``out``."""
         state = self._state
+        if state == _PAYLOAD:               # stream offset of data[0]
+            base = self._payload_start + self._length - self._need
+        else:
+            base = self._received
+        self._received = base + len(data)
         if state == _CLOSED:
-            self._received += len(data)
             return
-        base = self._received               # stream offset of data[0]
-        self._received += len(data)
         pos = 0
         if state == _PAYLOAD:
             pos = self._continue_payload(data, out)
@@ -342,8 +356,8 @@ class FrameParser:
         start = pos + header_size
         stop = start + length
         if stop <= end:
-            payload = data[start:stop]
-            frame.payload = apply_mask(payload, key) if key is not None else payload
+            frame.payload = apply_mask(data, key, start, stop) if key is not None \
+                else data[start:stop]
             if kind != _CLOSE:
                 out.append(frame)
             elif self._close_frame(frame, out):
@@ -355,7 +369,8 @@ class FrameParser:
         self._kind = kind
         self._length = length
         self._key = key
-        self._got = 0
+        self._need = length
+        self._payload_start = base + start
         self._take_payload(data[start:end], out, first=True)
         return -1
 
@@ -444,7 +459,7 @@ class FrameParser:
         Returns the position in ``data`` after the frame once it is complete,
         or -1 if all of ``data`` was payload and more is still to come.
         """
-        need = self._length - self._got
+        need = self._need
         if len(data) < need:
             self._take_payload(data, out, first=False)
             return -1
@@ -459,14 +474,14 @@ class FrameParser:
                                  first))
         else:
             self._payload += piece
-        self._got += len(piece)
+        self._need -= len(piece)
 
     def _unmask_piece(self, piece: bytes) -> bytes:
-        """Unmask a piece that starts ``_got`` bytes into the payload."""
+        """Unmask a piece that starts ``_length - _need`` bytes into the payload."""
         key = self._key
         if key is None or not piece:
             return piece
-        phase = self._got & 3
+        phase = (self._length - self._need) & 3
         return apply_mask(piece, key[phase:] + key[:phase])
 
     def _finish_payload(self, last: bytes, out: list[_Item]) -> None:
@@ -480,7 +495,7 @@ class FrameParser:
             self._payload = bytearray()
             key = self._key
             frame.payload = apply_mask(buffered, key) if key is not None else bytes(buffered)
-        self._got = self._length
+        self._need = 0
         self._state = _HEADER
         self._frame = _NO_FRAME     # do not keep the payload alive
         if self._kind != _CLOSE:
