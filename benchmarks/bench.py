@@ -25,15 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import websockets                                  # noqa: E402
-import websockets.frames as ws_frames              # noqa: E402
-import wsproto                                     # noqa: E402
-from websockets.protocol import Protocol, Side     # noqa: E402
-from wsproto.frame_protocol import FrameProtocol   # noqa: E402
+import websockets
+import websockets.frames as ws_frames
+import wsproto
+from websockets.protocol import Protocol, Side
+from wsproto.frame_protocol import FrameProtocol
 
-import wsframe                                     # noqa: E402
-from wsframe import masking                        # noqa: E402
-from wsframe import FrameParser, MessageReader, MessageWriter, Opcode, Role, build_frame  # noqa: E402
+import wsframe
+from wsframe import FrameParser, MessageReader, MessageWriter, Opcode, Role, build_frame, masking
 
 MiB = 2**20
 
@@ -165,6 +164,40 @@ def compare_parsers(table: Table, title: str, stream: bytes, frames: int, rounds
     return rates
 
 
+def build_contenders(size: int, count: int, masked: bool) -> dict[str, Callable[[], int]]:
+    """Functions that each build ``count`` frames of ``size`` bytes."""
+    payload = b"x" * size
+    opcode = Opcode.TEXT if size == 64 else Opcode.BINARY
+    ws_opcode = ws_frames.Opcode.TEXT if size == 64 else ws_frames.Opcode.BINARY
+    writer = MessageWriter(Role.CLIENT if masked else Role.SERVER)
+    client = FrameProtocol(client=masked, extensions=[])
+    text = payload.decode()
+
+    def wsframe_build() -> int:
+        for _ in range(count):
+            build_frame(opcode, payload, mask=os.urandom(4) if masked else None)
+        return count
+
+    def wsframe_writer() -> int:
+        for _ in range(count):
+            writer.text(text) if size == 64 else writer.binary(payload)
+        return count
+
+    def websockets_serialize() -> int:
+        for _ in range(count):
+            ws_frames.Frame(ws_opcode, payload).serialize(mask=masked, extensions=[])
+        return count
+
+    def wsproto_send() -> int:
+        for _ in range(count):
+            client.send_data(payload)
+        return count
+
+    return {"wsframe build_frame": wsframe_build, "wsframe MessageWriter": wsframe_writer,
+            "websockets Frame.serialize": websockets_serialize,
+            "wsproto send_data": wsproto_send}
+
+
 def main() -> int:
     """Run the benchmarks and print the table; exit 1 if a target is missed (full run)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -246,28 +279,9 @@ def main() -> int:
     print("\n5. Building frames (frames/s; masked = client role, a fresh key per frame)")
     build = Table()
     for size, label in ((64, "64-byte text"), (MiB, "1 MiB binary")):
-        count = (20_000 if size == 64 else 20) // (scale if size == 64 else 1)
-        payload = b"x" * size
-        opcode = Opcode.TEXT if size == 64 else Opcode.BINARY
-        ws_opcode = ws_frames.Opcode.TEXT if size == 64 else ws_frames.Opcode.BINARY
+        count = 20_000 // scale if size == 64 else 20
         for masked in (True, False):
-            writer = MessageWriter(Role.CLIENT if masked else Role.SERVER)
-            send = writer.text if size == 64 else writer.binary
-            text = payload.decode() if size == 64 else payload
-            client = FrameProtocol(client=masked, extensions=[])
-            functions: dict[str, Callable[[], int]] = {
-                "wsframe build_frame": lambda m=masked: sum(
-                    1 for _ in range(count)
-                    if build_frame(opcode, payload, mask=os.urandom(4) if m else None)),
-                "wsframe MessageWriter": lambda s=send, t=text: sum(
-                    1 for _ in range(count) if s(t)),  # type: ignore[arg-type]
-                "websockets Frame.serialize": lambda m=masked: sum(
-                    1 for _ in range(count) if ws_frames.Frame(ws_opcode, payload).serialize(
-                        mask=m, extensions=[])),
-                "wsproto send_data": lambda c=client: sum(
-                    1 for _ in range(count) if c.send_data(payload)),
-            }
-            times = best_times(functions, rounds, count)
+            times = best_times(build_contenders(size, count, masked), rounds, count)
             anchor = times["websockets Frame.serialize"]
             build.add(f"  {label}, {'masked' if masked else 'unmasked'}")
             for name, seconds in times.items():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from wsframe import masking  # noqa: E402
+from wsframe import masking
 
 TABLES = masking._XOR_TABLES
 

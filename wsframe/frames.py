@@ -150,10 +150,7 @@ def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
         return bytes((first, 0x80 | n)) + mask + (
             int.from_bytes(payload, "little")
             ^ int.from_bytes((mask * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
-    if n < 65536:
-        header = _B_B_H.pack(first, 0xFE, n)
-    else:
-        header = _B_B_Q.pack(first, 0xFF, n)
+    header = _B_B_H.pack(first, 0xFE, n) if n < 65536 else _B_B_Q.pack(first, 0xFF, n)
     return header + mask + apply_mask(payload, mask)
 
 
