@@ -37,7 +37,19 @@ $(VENV)/.bench: $(VENV)/.pkg requirements/bench.txt
 	$(PIP) install -r requirements/bench.txt
 	touch $@
 
+$(VENV)/.fuzz: $(VENV)/.pkg requirements/fuzz.txt
+	$(PIP) install -r requirements/fuzz.txt
+	touch $@
+
 # -- more -------------------------------------------------------------------------
+# Coverage-guided fuzzing (atheris) for FUZZ_SECONDS; seeds from the conformance vectors.
+FUZZ_SECONDS ?= 180
+fuzz: $(VENV)/.fuzz
+	$(BIN)/python fuzz/make_corpus.py fuzz/corpus
+	mkdir -p fuzz/crashes
+	$(BIN)/python fuzz/fuzz_wsframe.py fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
+		-artifact_prefix=fuzz/crashes/ -print_final_stats=1
+
 # wsframe vs websockets and wsproto, one process (about 2 minutes).
 bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench.py

@@ -58,7 +58,8 @@ class Violation(Enum):
         "control frames MUST NOT be fragmented (FIN must be 1)")
     CONTROL_FRAME_TOO_LONG = (
         1002, 6455, "5.5",
-        "control frames MUST have a payload length of 125 bytes or less")
+        "control frames MUST have a payload length of 125 bytes or less, so their "
+        "length always fits the 7-bit field")
     # -- fragmentation, section 5.4 -------------------------------------------
     UNEXPECTED_CONTINUATION = (
         1002, 6455, "5.4",

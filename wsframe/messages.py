@@ -15,8 +15,9 @@ buffering whole frames. That single mechanism gives
 * streaming: with ``stream=True`` the pieces are handed to the caller as
   `TextChunk` / `BinaryChunk` events and never accumulated.
 
-Reassembly keeps a list of pieces (str for text, bytes for binary) and joins
-them once at the end of the message: linear, never quadratic. A whole,
+Reassembly appends each piece to one bytearray (amortised O(1) per byte, about
+one byte of memory per byte received, however small the fragments) and makes
+the message once at the end: linear, never quadratic. A whole,
 unfragmented message (the common case) skips all of that and is decoded
 straight from its frame.
 
@@ -186,7 +187,10 @@ class MessageReader:
         # The data message in progress (fragmented, or a frame still arriving).
         self._opcode: Opcode | None = None   # TEXT or BINARY while in progress
         self._size = 0                       # payload bytes so far (after inflating)
-        self._pieces: list[str] | list[bytes] = []
+        # The payload so far, in one bytearray: ~1 byte of memory per byte
+        # received however small the fragments (a list of pieces would cost
+        # ~40 bytes per piece, an amplification a peer could use).
+        self._buffer = bytearray()
         self._utf8: Utf8Decoder | None = None
         self._incoming: IncomingMessage | None = None   # an extension's transform
 
@@ -295,7 +299,7 @@ class MessageReader:
         if self._opcode is None:                       # first piece of a message
             self._opcode = opcode                      # TEXT or BINARY (5.4)
             self._size = 0
-            self._pieces = []
+            self._buffer = bytearray()
             self._utf8 = Utf8Decoder() if opcode is Opcode.TEXT else None
             self._incoming = None
             if rsv1 or self._extensions:
@@ -324,6 +328,10 @@ class MessageReader:
             try:
                 text = self._utf8.decode(data, final)
             except Utf8Error as exc:
+                if self.stream and exc.valid_text:
+                    # Deliver what was valid before the bad byte, as a split
+                    # stream would have: same events however bytes arrive.
+                    events.append(TextChunk(exc.valid_text, False))
                 raise ProtocolError(Violation.TEXT_NOT_UTF8,
                                     f"text message is not UTF-8 (byte {exc.position})",
                                     offset) from None
@@ -331,19 +339,20 @@ class MessageReader:
                 if text or final:
                     events.append(TextChunk(text, final))
             else:
-                self._pieces.append(text)  # type: ignore[arg-type]
+                # Validated as it arrived; decoded once, whole, at the end.
+                self._buffer += data
                 if final:
-                    events.append(TextMessage("".join(self._pieces)))  # type: ignore[arg-type]
+                    events.append(TextMessage(self._buffer.decode("utf-8")))
         elif self.stream:
             if data or final:
                 events.append(BinaryChunk(data, final))
         else:
-            self._pieces.append(data)  # type: ignore[arg-type]
+            self._buffer += data
             if final:
-                events.append(BinaryMessage(b"".join(self._pieces)))  # type: ignore[arg-type]
+                events.append(BinaryMessage(bytes(self._buffer)))
         if final:
             self._opcode = None
-            self._pieces = []
+            self._buffer = bytearray()
             self._utf8 = None
             self._incoming = None
 

@@ -31,9 +31,12 @@ class Utf8Error(ValueError):
     decoder, of the sequence found invalid.
     """
 
-    def __init__(self, position: int) -> None:
+    def __init__(self, position: int, valid_text: str = "") -> None:
         super().__init__(f"invalid UTF-8 at byte {position}")
         self.position = position
+        #: The characters of the failing piece that were complete and valid
+        #: before the error (a streaming reader still delivers them).
+        self.valid_text = valid_text
 
 
 def _cannot_complete(pending: bytes) -> bool:
@@ -82,13 +85,15 @@ class Utf8Decoder:
         try:
             text: str = self._decoder.decode(data, final)
         except UnicodeDecodeError as exc:
-            # exc.start counts from the bytes left pending by the last piece.
-            held = len(self._decoder.getstate()[0])
-            raise Utf8Error(self._consumed - held + exc.start) from None
+            # exc.start counts from the bytes left pending by the last piece;
+            # everything before it is whole, valid characters.
+            held = self._decoder.getstate()[0]
+            valid = (held + data)[:exc.start].decode("utf-8")
+            raise Utf8Error(self._consumed - len(held) + exc.start, valid) from None
         self._consumed += len(data)
         # Only a piece ending in a non-ASCII byte can leave bytes pending.
         if not final and data and data[-1] & 0x80:
             pending = self._decoder.getstate()[0]
             if pending and _cannot_complete(pending):
-                raise Utf8Error(self._consumed - len(pending))
+                raise Utf8Error(self._consumed - len(pending), text)
         return text

@@ -1,0 +1,94 @@
+"""What every input must satisfy: the fuzzing oracle, shared by the atheris
+harness (fuzz/fuzz_wsframe.py) and the regression tests (tests/test_fuzz_regressions.py).
+
+The first byte of an input chooses how to read the rest:
+
+    bit 0      role: 1 = SERVER (masked frames expected), 0 = CLIENT
+    bits 1-2   limits: None, 0, 64 or 4096 bytes (max_frame_size / max_message_size)
+    bit 3      MessageReader in streaming mode
+    bits 4-6   a chunk size of 1-8 bytes for the split run
+    bit 7      FrameParser strict=False
+
+Checks: FrameParser and MessageReader raise nothing but ProtocolError, with a
+close code of 1002, 1007 or 1009, a reason that fits a Close frame, and an
+offset inside the stream; the stream fed whole and fed in chunks gives the same
+events and the same error; after an error the reader stays terminal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wsframe import (
+    BinaryChunk,
+    Frame,
+    FrameParser,
+    MessageReader,
+    ProtocolError,
+    Role,
+    TextChunk,
+)
+
+LIMITS = (None, 0, 64, 4096)
+
+
+def _run(reader: Any, pieces: list[bytes]) -> tuple[list[Any], tuple[int, int] | None]:
+    events: list[Any] = []
+    for piece in pieces:
+        try:
+            for event in reader.feed(piece):
+                events.append((event, event.offset) if isinstance(event, Frame) else event)
+        except ProtocolError as exc:
+            assert exc.code in (1002, 1007, 1009), exc
+            assert len(exc.reason.encode()) <= 123, exc
+            try:
+                reader.feed(b"\x00")
+            except ProtocolError as again:
+                assert again is exc, "terminal state keeps the same error"
+            else:
+                raise AssertionError("no error after a violation") from None
+            return _merge(events), (exc.code, exc.offset)
+    return _merge(events), None
+
+
+def _merge(events: list[Any]) -> list[Any]:
+    """Streaming chunks follow the read boundaries: compare content, not cuts."""
+    out: list[Any] = []
+    for event in events:
+        last = out[-1] if out else None
+        if isinstance(event, TextChunk) and isinstance(last, TextChunk) and not last.final:
+            out[-1] = TextChunk(last.text + event.text, event.final)
+        elif isinstance(event, BinaryChunk) and isinstance(last, BinaryChunk) and \
+                not last.final:
+            out[-1] = BinaryChunk(last.data + event.data, event.final)
+        else:
+            out.append(event)
+    return out
+
+
+def check(data: bytes) -> None:
+    """Raise AssertionError (or any other exception) if ``data`` breaks a property."""
+    if not data:
+        return
+    control, stream = data[0], data[1:]
+    role = Role.SERVER if control & 1 else Role.CLIENT
+    limit = LIMITS[(control >> 1) & 3]
+    streaming = bool(control & 8)
+    step = ((control >> 4) & 7) + 1
+    strict = not control & 0x80
+    pieces = [stream[i:i + step] for i in range(0, len(stream), step)]
+
+    def parser() -> FrameParser:
+        return FrameParser(role, max_frame_size=limit, strict=strict)
+
+    def reader() -> MessageReader:
+        return MessageReader(role, max_message_size=limit, max_frame_size=limit,
+                             stream=streaming)
+
+    for make in (parser, reader):
+        whole = _run(make(), [stream])
+        split = _run(make(), pieces)
+        assert whole == split, f"split invariance: {whole!r} != {split!r}"
+        error = whole[1]
+        if error is not None:
+            assert 0 <= error[1] < len(stream), f"offset {error[1]} outside the stream"

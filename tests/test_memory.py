@@ -1,0 +1,129 @@
+"""Memory under attack, measured with tracemalloc: a peer cannot make wsframe
+allocate much more than its limits, however it shapes the bytes."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from wsframe import (
+    BinaryChunk,
+    FrameParser,
+    MessageReader,
+    Opcode,
+    ProtocolError,
+    Role,
+    build_frame,
+)
+
+KEY = b"\x5a\xa5\x0f\xf0"
+KiB, MiB = 1024, 1024 * 1024
+
+
+def peak_during(run: Callable[[], Any]) -> tuple[Any, int]:
+    """Run ``run`` and return (its result, the peak traced memory in bytes)."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        result = run()
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_header_declaring_2_to_the_40_is_rejected_after_10_bytes() -> None:
+    header = b"\x82\xff" + (2**40).to_bytes(8, "big")        # 10 bytes, then a key
+    parser = FrameParser(Role.SERVER)
+
+    def feed() -> ProtocolError:
+        list(parser.feed(header[:9]))
+        with pytest.raises(ProtocolError) as info:
+            list(parser.feed(header[9:10]))
+        return info.value
+
+    error, peak = peak_during(feed)
+    assert error.code == 1009 and error.offset == 0
+    assert peak < 16 * KiB, "nothing of the declared terabyte is allocated"
+
+
+@pytest.mark.parametrize("text", [False, True], ids=["binary", "text"])
+def test_100000_one_byte_fragments_over_the_limit(text: bool) -> None:
+    """100,000 one-byte fragments, limit 50,000 bytes: fails with 1009 at the
+    fragment that crosses the limit; memory stays near the limit, not near
+    100,000 small objects (~40 bytes each)."""
+    limit = 50_000
+    first = Opcode.TEXT if text else Opcode.BINARY
+    frames = [build_frame(first, b"a", fin=False, mask=KEY)]
+    middle = build_frame(Opcode.CONTINUATION, b"a", fin=False, mask=KEY)
+    frames += [middle] * 99_999
+    reader = MessageReader(Role.SERVER, max_message_size=limit)
+
+    def feed() -> ProtocolError:
+        try:
+            for frame in frames:                    # one frame per read
+                for _event in reader.feed(frame):
+                    raise AssertionError("no message can complete")
+        except ProtocolError as exc:
+            return exc
+        raise AssertionError("the message must be rejected")
+
+    error, peak = peak_during(feed)
+    assert error.code == 1009
+    assert error.offset == limit * len(middle)       # the 50,001st fragment
+    assert peak < limit + 64 * KiB, f"peak {peak} bytes"
+
+
+def test_64_mib_frame_in_1_kib_chunks_streaming_stays_small() -> None:
+    """A 64 MiB masked frame fed in 1 KiB reads, streaming mode: every piece
+    is handed out as it arrives; peak memory is a few KiB, not 64 MiB."""
+    size = 64 * MiB
+    header = b"\x82\xff" + size.to_bytes(8, "big") + KEY
+    # The payload is zeros, so each masked 1 KiB chunk is the key repeated:
+    # one bytes object fed 65,536 times (the test allocates nothing per read).
+    chunk = KEY * (KiB // 4)
+    reader = MessageReader(Role.SERVER, stream=True, max_message_size=None,
+                           max_frame_size=None)
+
+    def feed() -> tuple[int, int]:
+        received = chunks = 0
+        for data in _reads(header, chunk, size // KiB):
+            for event in reader.feed(data):
+                assert isinstance(event, BinaryChunk)
+                assert event.data == bytes(len(event.data))
+                received += len(event.data)
+                chunks += 1
+        return received, chunks
+
+    (received, chunks), peak = peak_during(feed)
+    assert received == size and chunks == size // KiB
+    assert peak < 256 * KiB, f"peak {peak} bytes"
+
+
+def _reads(header: bytes, chunk: bytes, count: int) -> Iterator[bytes]:
+    yield header
+    for _ in range(count):
+        yield chunk
+
+
+def test_frame_parser_buffers_a_trickled_frame_at_about_one_byte_per_byte() -> None:
+    """A 1 MiB frame arriving one byte per read: the parser keeps ~1 MiB, not
+    a million small objects."""
+    payload = bytes(MiB)
+    wire = build_frame(Opcode.BINARY, payload, mask=KEY)
+    pieces = [wire[i:i + 1] for i in range(len(wire))]   # made before tracing starts
+    parser = FrameParser(Role.SERVER)
+
+    def feed() -> int:
+        count = 0
+        for piece in pieces:
+            for _frame in parser.feed(piece):
+                count += 1
+        return count
+
+    count, peak = peak_during(feed)
+    assert count == 1
+    assert peak < 4 * MiB, f"peak {peak} bytes"
