@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck test-matrix compliance fuzz bench bench-quick bench-wire clean
+.PHONY: demo test test-matrix compliance fuzz bench bench-quick bench-wire browser-deps clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -42,6 +42,12 @@ $(VENV)/.fuzz: $(VENV)/.pkg requirements/fuzz.txt
 	touch $@
 
 # -- more -------------------------------------------------------------------------
+# Debian's Chromium, for the browser interoperability test (tests/integration/test_browser.py).
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(chromium --version)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		&& chromium --version; fi
+
 # Coverage-guided fuzzing (atheris) for FUZZ_SECONDS; seeds from the conformance vectors.
 FUZZ_SECONDS ?= 180
 fuzz: $(VENV)/.fuzz
@@ -79,6 +85,8 @@ $(WSTEST):
 		"$(CURDIR)/$(AUTOBAHN)/lib" "$(PY27)" > $@
 	chmod +x $@
 
-# Autobahn sections 1-7 and 10 against examples/echo_server.py: every case OK or INFORMATIONAL.
+# Autobahn sections 1-7, 10 (framing) and 12, 13 (permessage-deflate) against
+# examples/echo_server.py: every case OK or INFORMATIONAL.
 compliance: $(VENV)/.pkg $(WSTEST)
-	$(BIN)/python compliance/run.py --wstest $(WSTEST) --cases "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*"
+	$(BIN)/python compliance/run.py --wstest $(WSTEST) \
+		--cases "1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,12.*,13.*"

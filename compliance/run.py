@@ -62,6 +62,7 @@ def main() -> int:
     args = parser.parse_args()
 
     report = (ROOT / args.report).resolve()
+    wstest = str(Path(args.wstest).resolve()) if Path(args.wstest).exists() else args.wstest
     report.mkdir(parents=True, exist_ok=True)
     servers = {"wsframe": [sys.executable, str(ROOT / "examples/echo_server.py"),
                            *args.server_arg]}
@@ -90,7 +91,7 @@ def main() -> int:
         log_path = report / "wstest.log"
         print(f"running Autobahn|Testsuite cases {args.cases} (log: {log_path})", flush=True)
         with log_path.open("wb") as log:
-            status = subprocess.call(f"{args.wstest} -m fuzzingclient -s {spec_path}",
+            status = subprocess.call(f"{wstest} -m fuzzingclient -s {spec_path}",
                                      shell=True, stdout=log, stderr=subprocess.STDOUT,
                                      cwd=report)
         if status != 0:

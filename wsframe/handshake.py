@@ -25,6 +25,7 @@ __all__ = [
     "check_request",
     "check_response",
     "client_request",
+    "parse_extensions",
     "parse_head",
     "server_response",
 ]
@@ -93,6 +94,62 @@ def parse_head(data: bytes) -> Head:
             raise HandshakeError(f"malformed HTTP header line: {line[:80]!r}")
         headers.append((name, value.strip(" \t")))
     return Head((parts[0], parts[1], parts[2]), headers)
+
+
+_EXTENSION_PARAM = re.compile(
+    r'\s*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)\s*(?:=\s*(?:([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)|'
+    r'"((?:[^"\\]|\\.)*)"))?\s*$')
+
+
+def parse_extensions(header: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Parse a ``Sec-WebSocket-Extensions`` value (RFC 6455 section 9.1).
+
+    Returns the extensions in order, each as ``(name, [(param, value or None)])``.
+    Quoted-string values are unquoted. Raises HandshakeError for bad syntax.
+    """
+    result: list[tuple[str, list[tuple[str, str | None]]]] = []
+    for item in _split_outside_quotes(header, ","):
+        if not item.strip():
+            continue
+        name, *params = _split_outside_quotes(item, ";")
+        name = name.strip()
+        if not _TOKEN.match(name):
+            raise HandshakeError(f"malformed extension name: {name[:40]!r}")
+        parsed: list[tuple[str, str | None]] = []
+        for param in params:
+            match = _EXTENSION_PARAM.match(param)
+            if match is None:
+                raise HandshakeError(f"malformed extension parameter: {param.strip()[:40]!r}")
+            key, token, quoted = match.groups()
+            value = token if token is not None else (
+                re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else None)
+            if quoted is not None and not _TOKEN.match(value or ""):
+                raise HandshakeError(f"a quoted parameter value must be a token: {param!r}")
+            parsed.append((key, value))
+        result.append((name, parsed))
+    return result
+
+
+def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == separator and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if quoted:
+        raise HandshakeError("unterminated quoted string in an extension header")
+    parts.append("".join(current))
+    return parts
 
 
 def accept_key(key: str) -> str:

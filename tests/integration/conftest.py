@@ -1,0 +1,72 @@
+"""Fixtures for the integration tests: real peers over loopback sockets."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+class EchoServer:
+    """examples/echo_server.py running as a subprocess."""
+
+    def __init__(self, *args: str) -> None:
+        self.port = free_port()
+        self.url = f"ws://127.0.0.1:{self.port}/"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "examples/echo_server.py"), "--port", str(self.port),
+             *args], stdout=subprocess.DEVNULL)
+        wait_listening(self.port, self.proc)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture
+def echo_server() -> Iterator[EchoServer]:
+    server = EchoServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_echo_server() -> Iterator[type[EchoServer]]:
+    started: list[EchoServer] = []
+
+    def make(*args: str) -> EchoServer:
+        server = EchoServer(*args)
+        started.append(server)
+        return server
+
+    yield make  # type: ignore[misc]
+    for server in started:
+        server.stop()
