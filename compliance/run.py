@@ -1,10 +1,12 @@
 """Run Autobahn|Testsuite's fuzzingclient against WebSocket echo servers.
 
-    python compliance/run.py --wstest .tools/autobahn/run-wstest --cases "1.*,2.*"
+    python compliance/run.py --wstest .tools/autobahn/run-wstest --cases "1.*,2.*|12.*"
 
-Starts each server on a free loopback port, runs the suite against all of
-them in one wstest run, writes the HTML/JSON report under reports/, prints
-a summary, and exits 1 unless every case of every *checked* server is OK or
+``--cases`` lists case patterns; ``|`` separates groups that run in parallel,
+each group as its own wstest process against its own server instances (the
+suite's client is single-threaded Python 2, so this is what uses a second
+core). Results are merged; the HTML/JSON reports are written per group under
+``reports/``. Exits 1 unless every case of every *checked* server is OK or
 INFORMATIONAL. Servers: ``wsframe`` (examples/echo_server.py) and, with
 ``--with-websockets``, ``websockets`` (benchmarks/websockets_echo.py), which is
 timed but not checked (it is the anchor of `make bench-wire`).
@@ -21,6 +23,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSING = {"OK", "INFORMATIONAL"}
@@ -48,65 +51,80 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15
     raise SystemExit(f"nothing listens on port {port} after {timeout} s")
 
 
+class Group:
+    """One wstest run: its cases, its servers, its report folder."""
+
+    def __init__(self, cases: list[str], report: Path, servers: dict[str, list[str]],
+                 wstest: str) -> None:
+        self.cases = cases
+        self.report = report
+        self.procs: list[subprocess.Popen[bytes]] = []
+        spec_servers = []
+        for agent, cmd in servers.items():
+            port = free_port()
+            proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL)
+            self.procs.append(proc)
+            wait_listening(port, proc)
+            spec_servers.append({"agent": agent, "url": f"ws://127.0.0.1:{port}"})
+        report.mkdir(parents=True, exist_ok=True)
+        spec = {"outdir": str(report), "servers": spec_servers, "cases": cases,
+                "exclude-cases": [], "exclude-agent-cases": {}}
+        spec_path = report / "fuzzingclient.json"
+        spec_path.write_text(json.dumps(spec, indent=2))
+        self.log = (report / "wstest.log").open("wb")
+        self.wstest = subprocess.Popen(f"{wstest} -m fuzzingclient -s {spec_path}", shell=True,
+                                       stdout=self.log, stderr=subprocess.STDOUT, cwd=report)
+
+    def wait(self) -> int:
+        try:
+            return self.wstest.wait()
+        finally:
+            self.log.close()
+            for proc in self.procs:
+                proc.terminate()
+            for proc in self.procs:
+                proc.wait(timeout=10)
+
+    def results(self) -> dict[str, dict[str, Any]]:
+        index: dict[str, dict[str, Any]] = json.loads((self.report / "index.json").read_text())
+        return index
+
+
 def main() -> int:
     """Run the suite; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wstest", required=True, help="command that runs wstest")
     parser.add_argument("--cases", default="1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*")
-    parser.add_argument("--exclude", default="", help="comma-separated case patterns to skip")
     parser.add_argument("--report", default="reports/compliance")
     parser.add_argument("--with-websockets", action="store_true",
                         help="also run a websockets echo server (timed, not checked)")
-    parser.add_argument("--server-arg", action="append", default=[],
-                        help="extra argument for examples/echo_server.py")
     args = parser.parse_args()
 
-    report = (ROOT / args.report).resolve()
     wstest = str(Path(args.wstest).resolve()) if Path(args.wstest).exists() else args.wstest
-    report.mkdir(parents=True, exist_ok=True)
-    servers = {"wsframe": [sys.executable, str(ROOT / "examples/echo_server.py"),
-                           *args.server_arg]}
+    report = (ROOT / args.report).resolve()
+    servers = {"wsframe": [sys.executable, str(ROOT / "examples/echo_server.py")]}
     if args.with_websockets:
         servers["websockets"] = [sys.executable, str(ROOT / "benchmarks/websockets_echo.py")]
     checked = {"wsframe"}
+    groups_cases = [[c.strip() for c in group.split(",") if c.strip()]
+                    for group in args.cases.split("|")]
 
-    procs = []
-    spec_servers = []
-    try:
-        for agent, cmd in servers.items():
-            port = free_port()
-            proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL)
-            procs.append(proc)
-            wait_listening(port, proc)
-            spec_servers.append({"agent": agent, "url": f"ws://127.0.0.1:{port}"})
-        spec = {
-            "outdir": str(report),
-            "servers": spec_servers,
-            "cases": [c.strip() for c in args.cases.split(",") if c.strip()],
-            "exclude-cases": [c.strip() for c in args.exclude.split(",") if c.strip()],
-            "exclude-agent-cases": {},
-        }
-        spec_path = report / "fuzzingclient.json"
-        spec_path.write_text(json.dumps(spec, indent=2))
-        log_path = report / "wstest.log"
-        print(f"running Autobahn|Testsuite cases {args.cases} (log: {log_path})", flush=True)
-        with log_path.open("wb") as log:
-            status = subprocess.call(f"{wstest} -m fuzzingclient -s {spec_path}",
-                                     shell=True, stdout=log, stderr=subprocess.STDOUT,
-                                     cwd=report)
-        if status != 0:
-            print(f"wstest failed with status {status}; see {log_path}")
-            return 1
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(timeout=10)
+    started = time.monotonic()
+    print(f"running Autobahn|Testsuite cases {args.cases} "
+          f"({len(groups_cases)} parallel group(s), reports under {report})", flush=True)
+    groups = [Group(cases, report / f"group{i + 1}" if len(groups_cases) > 1 else report,
+                    servers, wstest) for i, cases in enumerate(groups_cases)]
+    statuses = [group.wait() for group in groups]
+    if any(statuses):
+        print(f"wstest failed with status {statuses}; see the wstest.log files under {report}")
+        return 1
 
-    index = json.loads((report / "index.json").read_text())
+    merged: dict[str, dict[str, Any]] = {agent: {} for agent in servers}
+    for group in groups:
+        for agent, cases in group.results().items():
+            merged[agent].update(cases)
     failed = False
-    for agent in servers:
-        results = index[agent]
+    for agent, results in merged.items():
         behaviors = Counter(r["behavior"] for r in results.values())
         duration = sum(r["duration"] for r in results.values()) / 1000
         summary = ", ".join(f"{n} {b}" for b, n in sorted(behaviors.items()))
@@ -118,7 +136,8 @@ def main() -> int:
                 f"{k} ({results[k]['behavior']})" for k in bad))
             if agent in checked:
                 failed = True
-    print(f"report: {report / 'index.html'}")
+    print(f"wall time {time.monotonic() - started:.0f} s; reports: "
+          + ", ".join(str(g.report / "index.html") for g in groups))
     return 1 if failed else 0
 
 

@@ -65,3 +65,13 @@ def test_readme_build_close_output_is_true() -> None:
     run = subprocess.run([sys.executable, "-m", "wsframe", "build", "close", "--code", "1013",
                           "--reason", "busy"], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == shown.group(1)
+
+
+def test_readme_compression_example_runs() -> None:
+    namespace: dict[str, Any] = {}
+    exec(BLOCKS[2], namespace)            # its asserts check the RFC 7692 bytes
+    assert namespace["client_deflate"].params == namespace["deflate"].params
+
+
+def test_every_python_block_is_tested() -> None:
+    assert len(BLOCKS) == 3

@@ -5,7 +5,8 @@
     wsframe compare CODE CODE [--json]
     wsframe backoff [--code 1013] [--attempts N] [--jitter full|equal|none] [--seed N]
     wsframe build close --code 1013 [--reason TEXT] [--mask HEX] [--explain]
-    wsframe build text|binary|ping|pong [PAYLOAD] [--hex] [--mask HEX] [--no-fin] [--explain]
+    wsframe build text|binary|continuation|ping|pong [PAYLOAD] [--hex] [--mask HEX] [--no-fin]
+                  [--explain]
 
 Exit status: 0 success (for dissect: a valid stream), 1 a protocol violation
 was found, 2 bad usage or unreadable input. Errors are one line on stderr.
@@ -217,7 +218,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             text = args.payload or ""
             payload = _hex(text, "PAYLOAD") if args.hex else text.encode("utf-8")
             opcode = {"text": Opcode.TEXT, "binary": Opcode.BINARY, "ping": Opcode.PING,
-                      "pong": Opcode.PONG}[args.kind]
+                      "pong": Opcode.PONG, "continuation": Opcode.CONTINUATION}[args.kind]
             frame = build_frame(opcode, payload, fin=not args.no_fin, mask=mask)
     except (ValueError, TypeError) as exc:
         raise UsageError(str(exc)) from None
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_backoff)
 
     p = sub.add_parser("build", help="build a frame and print its bytes as hex")
-    p.add_argument("kind", choices=("close", "text", "binary", "ping", "pong"))
+    p.add_argument("kind", choices=("close", "text", "binary", "continuation", "ping", "pong"))
     p.add_argument("payload", nargs="?", metavar="PAYLOAD",
                    help="the payload: text (UTF-8), or hex digits with --hex")
     p.add_argument("--hex", action="store_true", help="PAYLOAD is hex digits")

@@ -335,7 +335,8 @@ def render_text(result: Dissection) -> str:
     bad_header = raw[:header_length(raw)] if len(raw) >= 2 else raw
     lines += ["  " + line for line in render_diagram(bad_header)]
     lines += _field_lines(bad_header, result.role)
-    lines.append(f"  rule broken: {error.violation.rule}")
+    lines += textwrap.wrap(f"rule broken: {error.violation.rule}", 78, initial_indent="  ",
+                           subsequent_indent="    ")
     lines.append(f"  source: {error.violation.citation}")
     info = explain(error.code)
     lines.append(f"  close code: {error.code} ({info.name})")
