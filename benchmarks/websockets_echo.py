@@ -13,12 +13,16 @@ import asyncio
 import contextlib
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 
 async def echo(connection: ServerConnection) -> None:
     """Send every message back."""
-    async for message in connection:
-        await connection.send(message)
+    # websockets fails some section 9 cases by design (at most 4096 fragments
+    # per message); the suite reports them, the traceback adds nothing.
+    with contextlib.suppress(ConnectionClosed):
+        async for message in connection:
+            await connection.send(message)
 
 
 async def main() -> None:

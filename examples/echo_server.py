@@ -2,12 +2,13 @@
 
     python examples/echo_server.py --port 9001
 
-wsframe does no I/O; this file is the I/O: it reads the opening handshake,
-answers it, then shuttles bytes between the socket and a MessageReader /
-MessageWriter pair. It echoes text and binary messages, answers pings,
-completes the closing handshake, and answers any protocol violation with the
-close frame the ProtocolError carries (1002, 1007 or 1009) before closing
-the TCP connection.
+wsframe does no I/O; this file is the I/O. Each connection is an
+`asyncio.Protocol`: bytes from the transport go into the handshake parser,
+then into a MessageReader, and the bytes a MessageWriter produces go back to
+the transport. It echoes text and binary messages, answers pings, completes
+the closing handshake, and answers any protocol violation with the Close frame
+the ProtocolError carries (1002, 1007 or 1009) before closing the connection.
+It negotiates permessage-deflate when a client offers it.
 
 With ``--max-connections N`` it behaves like a loaded server shedding load:
 a client beyond the N-th completes the handshake and is immediately closed
@@ -36,102 +37,147 @@ from wsframe.messages import (
     TextMessage,
 )
 
-STREAM_LIMIT = 2**20   # also the largest handshake head accepted
-READ_SIZE = 256 * 1024
+MAX_HEAD = 16 * 1024        # the largest opening handshake accepted
+CLOSE_TIMEOUT = 2.0         # how long to wait for the client's Close after ours
 
 
 class Server:
-    """Shared state: settings and the number of connections being served."""
+    """Settings, and the number of connections being served."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.active = 0
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve one TCP connection from the handshake to the close."""
-        try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # -- opening handshake (RFC 6455 section 4) --------------------------
-        raw = await reader.readuntil(b"\r\n\r\n")
+class EchoConnection(asyncio.Protocol):
+    """One TCP connection: HANDSHAKE, then OPEN, then CLOSING, then closed."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.state = "HANDSHAKE"
+        self.head = bytearray()
+        self.counted = False
+        self.transport: asyncio.Transport | None = None
+        self.reader: MessageReader | None = None
+        self.writer: MessageWriter | None = None
+
+    # -- asyncio callbacks ------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.state == "HANDSHAKE":
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.head) > MAX_HEAD:
+                    self.refuse(HandshakeError("handshake too large", 431))
+                return
+            data = bytes(self.head[end + 4:])
+            self.handshake(bytes(self.head[:end + 4]))
+            if not data:
+                return
+        if self.state in ("OPEN", "CLOSING"):
+            self.received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted:
+            self.server.active -= 1
+            self.counted = False
+        self.state = "CLOSED"
+
+    # Flow control: while the peer does not read our echoes, stop reading its
+    # messages, so that memory stays bounded.
+    def pause_writing(self) -> None:
+        assert self.transport is not None
+        self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        assert self.transport is not None
+        self.transport.resume_reading()
+
+    # -- the WebSocket connection -------------------------------------------------
+
+    def handshake(self, raw: bytes) -> None:
+        """RFC 6455 section 4: answer the upgrade (and negotiate compression)."""
+        assert self.transport is not None
         try:
             head = parse_head(raw)
             key = check_request(head)
-            # permessage-deflate (RFC 7692) when the client offers it.
             accepted = None
             offered = head.get("Sec-WebSocket-Extensions")
-            if offered and not self.args.no_deflate:
-                accepted = accept_offer(offered, compress_level=self.args.compress_level)
+            if offered and not self.server.args.no_deflate:
+                accepted = accept_offer(offered, compress_level=self.server.args.compress_level)
         except HandshakeError as exc:
-            body = f"{exc}\n".encode()
-            writer.write(f"HTTP/1.1 {exc.status} Bad Request\r\nContent-Length: {len(body)}\r\n"
-                         "Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n".encode() + body)
-            await writer.drain()
+            self.refuse(exc)
             return
         extensions: list[PerMessageDeflate] = []
         response_header = None
         if accepted is not None:
             response_header, deflate = accepted
             extensions.append(deflate)
-        writer.write(server_response(key, extensions=response_header))
+        self.transport.write(server_response(key, extensions=response_header))
+        args = self.server.args
+        self.reader = MessageReader(Role.SERVER, max_message_size=args.max_message_size,
+                                    max_frame_size=args.max_message_size, extensions=extensions)
+        self.writer = MessageWriter(Role.SERVER, extensions=extensions)
 
-        # -- load shedding: 1013 Try Again Later ------------------------------
-        limit = self.args.max_connections
-        if limit is not None and self.active >= limit:
-            writer.write(build_close(CloseCode.TRY_AGAIN_LATER,
-                                     f"server busy: {self.active} of {limit} connections in "
-                                     "use, retry with backoff"))
-            await writer.drain()
-            await _wait_for_close(reader)
+        limit = args.max_connections
+        if limit is not None and self.server.active >= limit:
+            # Load shedding: 1013 Try Again Later, right after the handshake.
+            self.close(CloseCode.TRY_AGAIN_LATER,
+                       f"server busy: {self.server.active} of {limit} connections in use, "
+                       "retry with backoff")
             return
+        self.server.active += 1
+        self.counted = True
+        self.state = "OPEN"
 
-        self.active += 1
+    def received(self, data: bytes) -> None:
+        """Feed bytes to the reader and answer every event."""
+        assert self.transport is not None and self.reader is not None
+        assert self.writer is not None
+        write = self.transport.write
         try:
-            await self._echo(reader, writer, extensions)
-        finally:
-            self.active -= 1
+            for event in self.reader.feed(data):
+                if self.state == "CLOSING":
+                    if isinstance(event, CloseReceived):    # the reply to our Close
+                        self.transport.close()
+                        return
+                    continue
+                if isinstance(event, TextMessage):
+                    write(self.writer.text(event.text))
+                elif isinstance(event, BinaryMessage):
+                    write(self.writer.binary(event.data))
+                elif isinstance(event, Ping):
+                    write(self.writer.pong(event.payload))
+                elif isinstance(event, CloseReceived):
+                    write(self.writer.close_reply(event))
+                    self.transport.close()        # RFC 6455 7.1.1: the server closes TCP
+                    return
+        except ProtocolError as err:
+            # Fail the connection (RFC 6455 7.1.7): say why, then close.
+            write(build_close(err.code, err.reason))
+            self.transport.close()
 
-    async def _echo(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    extensions: list[PerMessageDeflate]) -> None:
-        incoming = MessageReader(Role.SERVER, max_message_size=self.args.max_message_size,
-                                 max_frame_size=self.args.max_message_size,
-                                 extensions=extensions)
-        outgoing = MessageWriter(Role.SERVER, extensions=extensions)
-        while True:
-            data = await reader.read(READ_SIZE)
-            if not data:
-                return                      # the peer closed TCP without a Close frame
-            try:
-                for event in incoming.feed(data):
-                    if isinstance(event, TextMessage):
-                        writer.write(outgoing.text(event.text))
-                    elif isinstance(event, BinaryMessage):
-                        writer.write(outgoing.binary(event.data))
-                    elif isinstance(event, Ping):
-                        writer.write(outgoing.pong(event.payload))
-                    elif isinstance(event, CloseReceived):
-                        writer.write(outgoing.close_reply(event))
-                        await writer.drain()
-                        return              # RFC 6455 7.1.1: the server closes TCP first
-            except ProtocolError as err:
-                # Fail the connection (RFC 6455 7.1.7): say why, then close.
-                writer.write(build_close(err.code, err.reason))
-                await writer.drain()
-                return
-            await writer.drain()
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake; close TCP when the client answers (or later)."""
+        assert self.transport is not None and self.writer is not None
+        self.transport.write(self.writer.close(code, reason))
+        self.state = "CLOSING"
+        asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, self.transport.close)
 
-
-async def _wait_for_close(reader: asyncio.StreamReader, timeout: float = 2.0) -> None:
-    """After sending a Close, give the peer a moment to answer before closing TCP."""
-    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
-        await asyncio.wait_for(reader.read(4096), timeout)
+    def refuse(self, error: HandshakeError) -> None:
+        """Answer a bad upgrade request with an HTTP error."""
+        assert self.transport is not None
+        body = f"{error}\n".encode()
+        self.transport.write(
+            f"HTTP/1.1 {error.status} Bad Request\r\nContent-Length: {len(body)}\r\n"
+            "Sec-WebSocket-Version: 13\r\nConnection: close\r\n\r\n".encode() + body)
+        self.transport.close()
+        self.state = "CLOSED"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -155,7 +201,8 @@ async def main(argv: list[str] | None = None) -> None:
     """Run the server until killed."""
     args = parse_args(argv)
     server = Server(args)
-    tcp = await asyncio.start_server(server.handle, args.host, args.port, limit=STREAM_LIMIT)
+    loop = asyncio.get_running_loop()
+    tcp = await loop.create_server(lambda: EchoConnection(server), args.host, args.port)
     print(f"wsframe echo server on ws://{args.host}:{args.port}/", flush=True)
     async with tcp:
         await tcp.serve_forever()

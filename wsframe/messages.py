@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .close_codes import CloseCode
 from .errors import ProtocolError, Violation
@@ -178,6 +178,8 @@ class MessageReader:
         self._parser = FrameParser(role, max_frame_size=max_frame_size, extension_rsv=rsv)
         self._parser._parts = True           # same package: parts mode
         self._parser._stop_at_close = True
+        if not stream:
+            self._parser._whole_message = self._whole_message
         self.role = role
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
@@ -208,7 +210,7 @@ class MessageReader:
         """Add received bytes; return an iterator over the events now complete."""
         if self._error is not None:
             raise self._error
-        items: list[Frame | _Part] = []
+        items: list[Any] = []
         parse_error = None
         try:
             self._parser._consume(_as_bytes(data), items)
@@ -226,20 +228,31 @@ class MessageReader:
             return _then_raise(events, parse_error)
         return iter(events)
 
-    def _handle(self, items: list[Frame | _Part], events: list[Event]) -> None:
-        """Turn the parser's frames and parts into events."""
-        append = events.append
+    def _whole_message(self, opcode: Opcode, payload: bytes, offset: int) -> Event:
+        """A whole, unfragmented, uncompressed message: the common case.
+
+        Called by the parser's fast path for a small frame with FIN set that
+        starts a message (so no message is in progress), RSV bits clear.
+        """
         limit = self.max_message_size
-        if limit is None:
-            limit = 1 << 64
-        # The fast path below handles a whole, unfragmented, uncompressed
-        # message in one frame (the common case) inline; everything else goes
-        # through _data, which runs the same checks piece by piece.
+        if limit is not None and len(payload) > limit:
+            raise self._too_big(len(payload), offset)
+        if opcode is Opcode.TEXT:
+            try:
+                return TextMessage(payload.decode())
+            except UnicodeDecodeError as exc:
+                raise ProtocolError(Violation.TEXT_NOT_UTF8,
+                                    f"text message is not UTF-8 (byte {exc.start})",
+                                    offset) from None
+        return BinaryMessage(payload)
+
+    def _handle(self, items: list[Any], events: list[Event]) -> None:
+        """Turn the parser's frames and parts into events (in wire order)."""
+        append = events.append
         # ``idle``: no message in progress and not streaming, so a data frame
         # with FIN set is a whole message. Only _data changes that.
         stream = self.stream
         idle = not stream and self._opcode is None
-        TEXT = Opcode.TEXT
         for item in items:
             if item.__class__ is Frame:
                 frame = item
@@ -247,29 +260,19 @@ class MessageReader:
                 if opcode >= 0x8:
                     self._control(frame, append)
                 elif idle and frame.fin and not frame.rsv1:
-                    payload = frame.payload
-                    if len(payload) > limit:
-                        raise self._too_big(len(payload), frame.offset)
-                    if opcode is TEXT:
-                        try:
-                            append(TextMessage(payload.decode()))
-                        except UnicodeDecodeError as exc:
-                            raise ProtocolError(
-                                Violation.TEXT_NOT_UTF8,
-                                f"text message is not UTF-8 (byte {exc.start})",
-                                frame.offset) from None
-                    else:
-                        append(BinaryMessage(payload))
+                    append(self._whole_message(opcode, frame.payload, frame.offset))
                 else:
                     self._data(opcode, frame.rsv1, frame.offset, frame.payload,
                                len(frame.payload), frame.fin, events)
                     idle = not stream and self._opcode is None
-            else:
-                part: _Part = item   # type: ignore[assignment]
+            elif item.__class__ is _Part:
+                part: _Part = item
                 header = part.frame
                 self._data(header.opcode, header.rsv1, header.offset, part.payload,
                            part.length if part.first else 0, False, events)
                 idle = not stream and self._opcode is None
+            else:
+                append(item)        # an event built by _whole_message
 
     def _control(self, frame: Frame, append: Callable[[Event], None]) -> None:
         """A control frame: delivered at once, even between fragments (5.5)."""

@@ -32,10 +32,10 @@ compare both paths on the same streams.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from struct import Struct
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 from .errors import ProtocolError, Violation
 from .frames import Frame, Role, parse_close_payload
@@ -211,6 +211,10 @@ class FrameParser:
         # Message-layer switches (see _Part and MessageReader).
         self._parts = False
         self._stop_at_close = False
+        # Message-layer fast path: builds the event for a whole, unfragmented,
+        # RSV-free data frame straight from the fast path below, instead of a
+        # Frame that the message layer would turn into an event at once.
+        self._whole_message: Callable[[Opcode, bytes, int], Any] | None = None
 
     # -- public API -----------------------------------------------------------
 
@@ -297,6 +301,7 @@ class FrameParser:
         in_message = self._in_message
         append = out.append
         from_bytes = int.from_bytes
+        whole_message = self._whole_message
 
         while pos < end:
             # Fast path: a valid first byte, a 7-bit length within the limit,
@@ -321,6 +326,10 @@ class FrameParser:
                         ).to_bytes(length, "little")
                     else:
                         payload = data[pos + 2:stop]
+                    if whole_message is not None and kind == _START and fin and not rsv1:
+                        append(whole_message(opcode, payload, base + pos))
+                        pos = stop
+                        continue
                     frame = Frame(opcode, payload, fin, rsv1, rsv2, rsv3, base + pos)
                     if kind == _CLOSE:
                         self._in_message = in_message
