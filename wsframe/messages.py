@@ -40,7 +40,7 @@ from .close_codes import CloseCode
 from .errors import ProtocolError, Violation
 from .frames import Frame, Role, build_close, build_frame, parse_close_payload
 from .opcodes import Opcode
-from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser, _as_bytes, _Part
+from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser, _as_bytes, _Part, _then_raise
 from .utf8 import Utf8Decoder, Utf8Error
 
 if TYPE_CHECKING:
@@ -129,11 +129,6 @@ class CloseReceived:
 
 Event: TypeAlias = (
     TextMessage | BinaryMessage | TextChunk | BinaryChunk | Ping | Pong | CloseReceived)
-
-
-def _then_raise(events: list[Event], error: ProtocolError) -> Iterator[Event]:
-    yield from events
-    raise error
 
 
 # -- reading --------------------------------------------------------------------

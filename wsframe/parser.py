@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from struct import Struct
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 from .errors import ProtocolError, Violation
 from .frames import Frame, Role, parse_close_payload
@@ -145,8 +145,11 @@ class _Part:
 _Item = Frame | _Part
 
 
-def _then_raise(items: list[_Item], error: ProtocolError) -> Iterator[_Item]:
-    """Yield what was parsed before a violation, then raise it."""
+_T = TypeVar("_T")
+
+
+def _then_raise(items: list[_T], error: ProtocolError) -> Iterator[_T]:
+    """Yield what was delivered before a violation, then raise it (both layers)."""
     yield from items
     raise error
 
