@@ -57,7 +57,7 @@ def devtools_port(profile: Path, proc: subprocess.Popen[bytes]) -> int:
 
 
 async def page_result(port: int, deadline: float) -> dict[str, Any]:
-    """Poll ``window.result`` in the page over the DevTools WebSocket."""
+    """Poll ``window.wsframeResult`` in the page over the DevTools WebSocket."""
     targets = json.loads(urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5).read())
     page = next(t for t in targets if t.get("type") == "page")
     connection = await wsclient.connect(page["webSocketDebuggerUrl"], deflate=False)
@@ -65,7 +65,7 @@ async def page_result(port: int, deadline: float) -> dict[str, Any]:
         for request_id in range(1, 10_000):
             await connection.send(connection.outgoing.text(json.dumps({
                 "id": request_id, "method": "Runtime.evaluate",
-                "params": {"expression": "JSON.stringify(window.result || null)",
+                "params": {"expression": "JSON.stringify(window.wsframeResult || null)",
                            "returnByValue": True}})))
             while True:
                 reply = await asyncio.wait_for(connection.receive(), 10)
@@ -109,6 +109,7 @@ def test_chromium_native_websocket(make_echo_server: Any) -> None:
                 proc.kill()
             http_server.shutdown()
     assert "error" not in result, result
+    assert "text" in result, result
     assert result["text"] == "hello from the browser, κόσμε"
     assert result["binary"] == list(range(256))
     assert result["big"] == 200000
