@@ -95,6 +95,7 @@ def _read_input(args: argparse.Namespace) -> bytes:
 
 
 def cmd_dissect(args: argparse.Namespace) -> int:
+    """``wsframe dissect``: show every frame; exit 1 on a violation."""
     data = _read_input(args)
     role = Role.SERVER if args.role == "server" else Role.CLIENT
     result = dissect(data, role, max_frame_size=args.max_frame_size,
@@ -125,6 +126,7 @@ def _wrap(label: str, text: str, width: int = 78) -> list[str]:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
+    """``wsframe explain CODE``: what a close code means and what to do."""
     info = explain(_code(args.code))
     if args.json:
         print(json.dumps(_info_json(info), indent=2))
@@ -142,6 +144,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    """``wsframe compare A B``: two close codes side by side."""
     comparison = compare(_code(args.a), _code(args.b))
     left, right = comparison.left, comparison.right
     if args.json:
@@ -168,6 +171,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 # -- backoff ---------------------------------------------------------------------------
 
 def cmd_backoff(args: argparse.Namespace) -> int:
+    """``wsframe backoff``: the reconnect advice and schedule after a close code."""
     code = _code(args.code)
     if args.attempts < 1:
         raise UsageError("--attempts must be at least 1")
@@ -203,6 +207,7 @@ def cmd_backoff(args: argparse.Namespace) -> int:
 # -- build -----------------------------------------------------------------------------
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """``wsframe build``: a frame's bytes as hex (and, with --explain, its dissection)."""
     mask = _hex(args.mask, "--mask") if args.mask is not None else None
     if mask is not None and len(mask) != 4:
         raise UsageError(f"--mask: a masking key is 4 bytes (8 hex digits), got {len(mask)}")
