@@ -172,26 +172,26 @@ def check_request(head: Head) -> str:
     """
     method, _target, version = head.start_line
     if method != "GET":
-        raise HandshakeError(f"the method must be GET, not {method}", 405)
+        raise HandshakeError(f"the method must be GET, not {method} (RFC 6455 4.2.1)", 405)
     if not version.startswith("HTTP/1.") or version == "HTTP/1.0":
-        raise HandshakeError(f"HTTP/1.1 or later is required, not {version}")
+        raise HandshakeError(f"HTTP/1.1 or later is required, not {version} (RFC 6455 4.2.1)")
     if not head.get("Host"):
-        raise HandshakeError("missing Host header")
+        raise HandshakeError("missing Host header (RFC 6455 4.2.1)")
     if "websocket" not in _tokens(head, "Upgrade"):
-        raise HandshakeError("missing 'Upgrade: websocket'", 426)
+        raise HandshakeError("missing 'Upgrade: websocket' (RFC 6455 4.2.1)", 426)
     if "upgrade" not in _tokens(head, "Connection"):
-        raise HandshakeError("missing 'Connection: Upgrade'")
+        raise HandshakeError("missing 'Connection: Upgrade' (RFC 6455 4.2.1)")
     keys = head.get_all("Sec-WebSocket-Key")
     if len(keys) != 1:
-        raise HandshakeError("exactly one Sec-WebSocket-Key header is required")
+        raise HandshakeError("exactly one Sec-WebSocket-Key header is required (RFC 6455 4.2.1)")
     try:
         raw = base64.b64decode(keys[0].encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raw = b""
     if len(raw) != 16:
-        raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes")
+        raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 4.2.1)")
     if head.get("Sec-WebSocket-Version") != "13":
-        raise HandshakeError("only Sec-WebSocket-Version 13 is supported", 426)
+        raise HandshakeError("only Sec-WebSocket-Version 13 is supported (RFC 6455 4.2.1)", 426)
     return keys[0]
 
 
@@ -239,10 +239,10 @@ def check_response(head: Head, key: str) -> None:
     """Check a server's answer to `client_request` (RFC 6455 4.1, point 5)."""
     _version, status, _reason = head.start_line
     if status != "101":
-        raise HandshakeError(f"the server answered {status}, not 101")
+        raise HandshakeError(f"the server answered {status}, not 101 (RFC 6455 4.1)")
     if "websocket" not in _tokens(head, "Upgrade"):
-        raise HandshakeError("missing 'Upgrade: websocket' in the response")
+        raise HandshakeError("missing 'Upgrade: websocket' in the response (RFC 6455 4.1)")
     if "upgrade" not in _tokens(head, "Connection"):
-        raise HandshakeError("missing 'Connection: Upgrade' in the response")
+        raise HandshakeError("missing 'Connection: Upgrade' in the response (RFC 6455 4.1)")
     if head.get("Sec-WebSocket-Accept") != accept_key(key):
-        raise HandshakeError("Sec-WebSocket-Accept does not match the key")
+        raise HandshakeError("Sec-WebSocket-Accept does not match the key (RFC 6455 4.1)")
