@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["Opcode", "CONTROL_OPCODES", "DATA_OPCODES"]
+__all__ = ["Opcode"]
 
 
 class Opcode(IntEnum):
@@ -31,9 +31,3 @@ class Opcode(IntEnum):
     def is_control(self) -> bool:
         """True for CLOSE, PING and PONG (section 5.5)."""
         return self >= 0x8
-
-
-#: Opcodes of control frames (RFC 6455 section 5.5).
-CONTROL_OPCODES = frozenset({Opcode.CLOSE, Opcode.PING, Opcode.PONG})
-#: Opcodes of data frames (RFC 6455 section 5.6), continuation included.
-DATA_OPCODES = frozenset({Opcode.CONTINUATION, Opcode.TEXT, Opcode.BINARY})
