@@ -195,17 +195,26 @@ def same_prefix(peer: str, prefix: bytes) -> bool:
     return ours.key() == theirs.key()
 
 
-def declared_length(stream: bytes, offset: int) -> int | None:
-    """The payload length the header at ``offset`` declares (None if cut short)."""
+def frame_extent(stream: bytes, offset: int) -> tuple[int, int] | None:
+    """``(header_size, payload_length)`` of the frame at ``offset``, read from the
+    raw bytes (the masking key counts in the header size even if it has not
+    arrived); None if the stream ends before the length field does."""
     raw = stream[offset:]
     if len(raw) < 2:
         return None
     length = raw[1] & 0x7F
-    if length == 126:
-        return int.from_bytes(raw[2:4], "big") if len(raw) >= 4 else None
-    if length == 127:
-        return int.from_bytes(raw[2:10], "big") if len(raw) >= 10 else None
-    return length
+    extra = {126: 2, 127: 8}.get(length, 0)
+    if len(raw) < 2 + extra:
+        return None
+    if extra:
+        length = int.from_bytes(raw[2:2 + extra], "big")
+    return 2 + extra + (4 if raw[1] & 0x80 else 0), length
+
+
+def declared_length(stream: bytes, offset: int) -> int | None:
+    """The payload length the header at ``offset`` declares (None if cut short)."""
+    extent = frame_extent(stream, offset)
+    return None if extent is None else extent[1]
 
 
 def close_code_at(stream: bytes, offset: int) -> int | None:
@@ -227,12 +236,10 @@ def cpython_decoder_still_waits(stream: bytes, offset: int) -> bool:
     position = 0
     while position <= offset and position < len(stream):
         raw = stream[position:]
-        if len(raw) < 2:
+        extent = frame_extent(stream, position)
+        if extent is None:
             return False
-        length = declared_length(stream, position)
-        if length is None:
-            return False
-        header = 2 + {126: 2, 127: 8}.get(raw[1] & 0x7F, 0) + (4 if raw[1] & 0x80 else 0)
+        header, length = extent
         payload = raw[header:header + length]
         if raw[1] & 0x80:
             key = raw[header - 4:header]
@@ -256,20 +263,8 @@ def cpython_decoder_still_waits(stream: bytes, offset: int) -> bool:
 
 def frame_is_incomplete(stream: bytes, offset: int) -> bool:
     """Does the stream end before the frame at ``offset`` is complete?"""
-    raw = stream[offset:]
-    if len(raw) < 2:
-        return True
-    length = raw[1] & 0x7F
-    size = 2 + (4 if raw[1] & 0x80 else 0)
-    if length == 126:
-        if len(raw) < 4:
-            return True
-        length, size = int.from_bytes(raw[2:4], "big"), size + 2
-    elif length == 127:
-        if len(raw) < 10:
-            return True
-        length, size = int.from_bytes(raw[2:10], "big"), size + 8
-    return len(raw) < size + length
+    extent = frame_extent(stream, offset)
+    return extent is None or len(stream) - offset < extent[0] + extent[1]
 
 
 def close_interrupts_message(ours: Outcome, theirs: Outcome) -> bool:
