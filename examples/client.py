@@ -123,18 +123,17 @@ async def connect(url: str, *, deflate: bool = True) -> Connection:
     await writer.drain()
     head = parse_head(await reader.readuntil(b"\r\n\r\n"))
     check_response(head, key)
-    extensions = []
+    extensions: list[PerMessageDeflate] = []
     answered = head.get("Sec-WebSocket-Extensions")
     if answered:
         if not deflate:
             raise HandshakeError(f"the server answered with extensions never offered: "
                                  f"{answered}")
         extensions.append(accept_response(answered))
-    deflate_ext: list[PerMessageDeflate] = extensions
     return Connection(reader, writer,
                       MessageReader(Role.CLIENT, max_message_size=None, max_frame_size=None,
-                                    extensions=deflate_ext),
-                      MessageWriter(Role.CLIENT, extensions=deflate_ext))
+                                    extensions=extensions),
+                      MessageWriter(Role.CLIENT, extensions=extensions))
 
 
 async def exchange(url: str, messages: int, *, deflate: bool = True) -> None:

@@ -321,10 +321,9 @@ class MessageReader:
             if room is not None and len(data) > room:
                 raise self._too_big(self._size + len(data), offset)
         self._size += len(data)
-        final = message_end
         if self._utf8 is not None:
             try:
-                text = self._utf8.decode(data, final)
+                text = self._utf8.decode(data, message_end)
             except Utf8Error as exc:
                 if self.stream and exc.valid_text:
                     # Deliver what was valid before the bad byte, as a split
@@ -334,21 +333,21 @@ class MessageReader:
                                     f"text message is not UTF-8 (byte {exc.position})",
                                     offset) from None
             if self.stream:
-                if text or final:
-                    events.append(TextChunk(text, final))
+                if text or message_end:
+                    events.append(TextChunk(text, message_end))
             else:
                 # Validated as it arrived; decoded once, whole, at the end.
                 self._buffer += data
-                if final:
+                if message_end:
                     events.append(TextMessage(self._buffer.decode("utf-8")))
         elif self.stream:
-            if data or final:
-                events.append(BinaryChunk(data, final))
+            if data or message_end:
+                events.append(BinaryChunk(data, message_end))
         else:
             self._buffer += data
-            if final:
+            if message_end:
                 events.append(BinaryMessage(bytes(self._buffer)))
-        if final:
+        if message_end:
             self._opcode = None
             self._buffer = bytearray()
             self._utf8 = None
