@@ -75,7 +75,8 @@ def test_data_frame_round_trip_at_length_boundaries(
         length: int, encoded: bytes, opcode: Opcode, key: bytes | None) -> None:
     payload = bytes(i % 251 for i in range(length))
     fin = opcode is not Opcode.CONTINUATION or length % 2 == 0
-    wire = build_frame(opcode, payload, fin=fin, mask=key)
+    # The payload is not UTF-8: validate=False, this test is about the framing.
+    wire = build_frame(opcode, payload, fin=fin, mask=key, validate=False)
     # Minimal length encoding, MASK bit, key and masked payload, byte for byte.
     first = (0x80 if fin else 0) | opcode
     mask_bit = 0x80 if key else 0
@@ -114,11 +115,23 @@ def test_rsv_bits_are_encoded() -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"opcode": Opcode.PING, "payload": b"x" * 126}, "at most 125"),
     ({"opcode": Opcode.CLOSE, "payload": b"x" * 200}, "at most 125"),
-    ({"opcode": Opcode.PONG, "fin": False}, "cannot be fragmented"),
-    ({"opcode": Opcode.PING, "fin": False}, "cannot be fragmented"),
-    ({"opcode": 0x3}, "reserved"),
+    ({"opcode": Opcode.PONG, "fin": False}, r"PONG frame with FIN=0 \(RFC 6455 section 5.5\)"),
+    ({"opcode": Opcode.PING, "fin": False}, "PING frame with FIN=0"),
+    ({"opcode": 0x3}, r"opcode 0x3 is reserved \(RFC 6455 5.2\)"),
     ({"opcode": 0xB}, "reserved"),
-    ({"opcode": 16}, "reserved"),
+    ({"opcode": 16}, r"opcode must be 0x0-0xF"),
+    ({"opcode": -1}, r"opcode must be 0x0-0xF"),
+    # Close payloads a receiver rejects (5.5.1, 7.4).
+    ({"opcode": Opcode.CLOSE, "payload": b"\x03"}, "close frame payload of 1 byte"),
+    ({"opcode": Opcode.CLOSE, "payload": b"\x03\xed"}, "close code 1005 is not allowed"),
+    ({"opcode": Opcode.CLOSE, "payload": b"\x03\xe7"}, "close code 999 is not allowed"),
+    ({"opcode": Opcode.CLOSE, "payload": b"\x03\xe8\xff"}, "close reason is not UTF-8"),
+    # A whole text message must be UTF-8 (8.1).
+    ({"opcode": Opcode.TEXT, "payload": b"ok\xc0\xaf"}, "byte 2 is not.*section 8.1"),
+    # RSV bits on control and continuation frames (RFC 7692 6).
+    ({"opcode": Opcode.PING, "rsv1": True}, r"RSV1 set on a PING frame \(RFC 7692 section 6\)"),
+    ({"opcode": Opcode.CONTINUATION, "rsv1": True}, "RSV1 set on a CONTINUATION frame"),
+    ({"opcode": Opcode.CLOSE, "rsv3": True}, "RSV3 set on a CLOSE frame"),
     ({"opcode": Opcode.TEXT, "mask": b"abc"}, "4-byte"),
     ({"opcode": Opcode.TEXT, "mask": b"abcde"}, "4-byte"),
     ({"opcode": Opcode.TEXT, "mask": "abcd"}, "4-byte"),
@@ -126,6 +139,34 @@ def test_rsv_bits_are_encoded() -> None:
 def test_build_frame_refuses_violations(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_frame(**kwargs)  # type: ignore[arg-type]
+
+
+def test_build_frame_validate_false_builds_what_a_receiver_rejects() -> None:
+    # The exact bytes the issue found build_frame writing silently, now on request only.
+    assert build_frame(Opcode.PING, rsv1=True, validate=False) == b"\xc9\x00"
+    assert build_frame(Opcode.CONTINUATION, rsv1=True, validate=False) == b"\xc0\x00"
+    assert build_frame(Opcode.CLOSE, b"\x03", validate=False) == b"\x88\x01\x03"
+    assert build_frame(0x3, b"", validate=False) == b"\x83\x00"
+    assert build_frame(Opcode.PING, b"", fin=False, validate=False) == b"\x09\x00"
+    assert build_frame(Opcode.TEXT, b"\xff", validate=False) == b"\x81\x01\xff"
+    # Encoding limits stay: 4 bits of opcode, a 4-byte mask.
+    with pytest.raises(ValueError, match="0x0-0xF"):
+        build_frame(16, validate=False)
+    with pytest.raises(ValueError, match="4-byte"):
+        build_frame(Opcode.TEXT, mask=b"abc", validate=False)
+
+
+@pytest.mark.parametrize("opcode", [True, 1.0, "1", None])
+def test_build_frame_opcode_must_be_an_int(opcode: object) -> None:
+    with pytest.raises(TypeError, match="opcode must be an Opcode or an int"):
+        build_frame(opcode)  # type: ignore[arg-type]
+
+
+def test_build_frame_allows_rsv_bits_on_a_first_data_frame() -> None:
+    # They belong to the caller's negotiated extension (e.g. RSV1 for deflate);
+    # a compressed text payload is not UTF-8 and is not checked.
+    assert build_frame(Opcode.TEXT, b"\xf2\x48", rsv1=True) == b"\xc1\x02\xf2\x48"
+    assert build_frame(Opcode.BINARY, b"", fin=False, rsv2=True) == b"\x22\x00"
 
 
 def test_build_frame_rejects_text_payload_with_a_clear_error() -> None:

@@ -26,7 +26,8 @@ KEY = b"\x11\x22\x33\x44"
 
 
 def client_frame(opcode: Opcode, payload: bytes = b"", fin: bool = True) -> bytes:
-    return build_frame(opcode, payload, fin=fin, mask=KEY)
+    """A masked frame; may break a rule on purpose (invalid UTF-8, bad Close)."""
+    return build_frame(opcode, payload, fin=fin, mask=KEY, validate=False)
 
 
 def read_all(stream: bytes, mode: str = "whole", **kwargs: object
@@ -121,7 +122,9 @@ def test_limits_can_be_disabled() -> None:
 def test_bad_limit_arguments() -> None:
     with pytest.raises(ValueError, match="max_message_size"):
         MessageReader(Role.SERVER, max_message_size=-5)
-    with pytest.raises(ValueError, match="max_frame_size"):
+    with pytest.raises(ValueError, match="max_frame_size must be an int >= 0 or None, not -1"):
+        MessageReader(Role.SERVER, max_frame_size=-1)
+    with pytest.raises(TypeError, match="max_frame_size must be an int >= 0 or None, not str"):
         MessageReader(Role.SERVER, max_frame_size="big")  # type: ignore[arg-type]
     assert MessageReader(role=Role.CLIENT).role is Role.CLIENT
 
@@ -290,3 +293,21 @@ def test_writer_refuses_data_after_close_and_bad_input() -> None:
         MessageWriter(Role.CLIENT, mask_source=lambda n: b"abc").text("x")
     with pytest.raises(TypeError, match="Role"):
         MessageWriter("client")  # type: ignore[arg-type]
+
+
+def test_frame_limit_follows_the_message_limit() -> None:
+    # A browser sends a 2 MiB message as one frame: raising max_message_size
+    # alone is enough (it used to fail with 1009: max_frame_size stayed 1 MiB).
+    payload = bytes(range(256)) * (2 * 4096)
+    reader = MessageReader(Role.SERVER, max_message_size=4 * 2**20)
+    assert reader.max_frame_size == 4 * 2**20
+    assert list(reader.feed(client_frame(Opcode.BINARY, payload))) == [BinaryMessage(payload)]
+    # Over the message limit it is still refused at the header, as MESSAGE_TOO_BIG.
+    events, error = read_all(client_frame(Opcode.BINARY, payload), max_message_size=2**21 - 1)
+    assert events == [] and error is not None and error.violation is Violation.MESSAGE_TOO_BIG
+    assert error.offset == 0
+    # An explicit frame limit still applies on its own.
+    events, error = read_all(client_frame(Opcode.BINARY, payload), max_message_size=None,
+                             max_frame_size=2**20)
+    assert error is not None and error.violation is Violation.FRAME_TOO_BIG
+    assert MessageReader(Role.SERVER, max_message_size=None).max_frame_size is None

@@ -6,7 +6,7 @@ a socket, never sleeps and never reads a clock: the caller owns all I/O.
 
 from .close_codes import CloseCode, may_be_sent
 from .errors import ProtocolError, Violation
-from .frames import Frame, Role, build_close, build_frame, parse_close_payload
+from .frames import Frame, build_close, build_frame, parse_close_payload
 from .messages import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BinaryChunk,
@@ -22,6 +22,7 @@ from .messages import (
 )
 from .opcodes import Opcode
 from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
+from .roles import Role
 
 __version__ = "0.1.0"
 

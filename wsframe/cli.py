@@ -26,8 +26,9 @@ from . import __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
 from .close_codes import CloseCodeInfo, Retry, compare, explain
 from .dissect import dissect, render_text, to_json
-from .frames import Role, build_close, build_frame
+from .frames import build_close, build_frame
 from .opcodes import Opcode
+from .roles import Role
 
 __all__ = ["main"]
 

@@ -17,10 +17,11 @@ from typing import Any
 
 from .close_codes import explain
 from .errors import ProtocolError
-from .frames import Frame, Role, build_close, parse_close_payload
+from .frames import Frame, build_close, parse_close_payload
 from .messages import BinaryMessage, Event, MessageReader, TextMessage
 from .opcodes import Opcode
 from .parser import FrameParser
+from .roles import Role
 
 __all__ = ["EXAMPLE_CLIENT_KEY", "Dissection", "FrameView", "dissect", "header_fields",
            "render_diagram", "render_text", "to_json"]

@@ -1,4 +1,4 @@
-"""Frames, roles, and the frame and close-frame builders (RFC 6455 5.2, 5.5.1).
+"""Frames, and the frame and close-frame builders (RFC 6455 5.2, 5.5.1).
 
 A frame on the wire (section 5.2)::
 
@@ -18,38 +18,28 @@ A frame on the wire (section 5.2)::
      +-------------------------------- - - - - - - - - - - - - - - - +
 
 `build_frame` writes exactly that, always with the minimal length encoding.
-It refuses to produce a frame that a strict receiver would reject, so a stack
-built on wsframe cannot become the "broken peer" itself.
+By default it refuses to produce a frame that a strict receiver would reject
+(the same rules the parser applies), so a stack built on wsframe cannot become
+the "broken peer" itself; ``validate=False`` builds broken frames on purpose.
 """
 
 from __future__ import annotations
 
-from enum import Enum
 from struct import Struct
 from typing import Any
 
+from .checks import check_bytes
 from .close_codes import CloseCode, may_be_sent
 from .errors import MAX_REASON_BYTES, ProtocolError, Violation
+from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
 from .masking import apply_mask
 from .opcodes import Opcode
 
-__all__ = ["Frame", "Role", "build_frame", "build_close", "parse_close_payload"]
+__all__ = ["Frame", "build_frame", "build_close", "parse_close_payload"]
 
 _U16 = Struct("!H")
 _B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
 _B_B_Q = Struct("!BBQ")     # first byte, MASK|127, 64-bit length
-
-
-class Role(Enum):
-    """Which end of the connection this endpoint is (RFC 6455 section 5.1).
-
-    A client masks every frame it sends and receives only unmasked frames; a
-    server is the other way round. So a SERVER parser requires the MASK bit
-    and a CLIENT parser forbids it.
-    """
-
-    SERVER = "server"
-    CLIENT = "client"
 
 
 class Frame:
@@ -100,40 +90,85 @@ class Frame:
         return f"<Frame {opcode}{flags} payload={shown} offset={self.offset}>"
 
 
-_OPCODES = {op.value: op for op in Opcode}
+def _opcode(opcode: object, validate: bool) -> int:
+    """The opcode as an int 0-15; with ``validate``, one RFC 6455 defines."""
+    if isinstance(opcode, bool) or not isinstance(opcode, int):
+        raise TypeError(f"opcode must be an Opcode or an int, not {type(opcode).__name__}")
+    if not 0 <= opcode <= 0xF:
+        raise ValueError(f"opcode must be 0x0-0xF (4 bits), not {opcode!r} (RFC 6455 5.2)")
+    if validate and opcode not in OPCODES:
+        raise ValueError(f"opcode 0x{opcode:X} is reserved (RFC 6455 5.2); "
+                         "pass validate=False to build it anyway")
+    return int(opcode)
+
+
+def _refuse(problem: str, section: str) -> ValueError:
+    return ValueError(f"{problem} ({section}); a strict receiver fails the connection on "
+                      "it: pass validate=False to build it anyway")
+
+
+def _check_frame(b0: int, payload: bytes) -> None:
+    """What a strict receiver checks in a frame, checked before sending it."""
+    problem = first_byte_problem(b0, RSV1 | RSV2 | RSV3)   # RSV only where allowed
+    if problem is not None:
+        violation, detail = problem
+        raise _refuse(detail, violation.citation)
+    opcode = OPCODES[b0 & 0x0F]
+    if opcode.is_control and len(payload) > 125:
+        raise _refuse(f"a {opcode.name} payload is at most 125 bytes, got {len(payload)}",
+                      Violation.CONTROL_FRAME_TOO_LONG.citation)
+    if opcode is Opcode.CLOSE:
+        try:
+            parse_close_payload(payload)
+        except ProtocolError as exc:
+            raise _refuse(f"a Close payload: {exc.reason}", exc.violation.citation) from None
+    elif opcode is Opcode.TEXT and b0 & 0x80 and not b0 & RSV1:
+        # A whole, uncompressed text message: its payload is its UTF-8 (8.1).
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _refuse(f"a whole text message must be UTF-8; byte {exc.start} is not",
+                          Violation.TEXT_NOT_UTF8.citation) from None
 
 
 def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
                 rsv1: bool = False, rsv2: bool = False, rsv3: bool = False,
-                mask: bytes | None = None) -> bytes:
+                mask: bytes | None = None, validate: bool = True) -> bytes:
     """Encode one frame (RFC 6455 section 5.2) and return its bytes.
 
     ``mask`` is the 4-byte masking key (clients mask every frame, section
     5.3) or None for an unmasked frame (servers). The payload length always
     uses its minimal encoding.
 
-    Raises ValueError for what would be a protocol violation to send: a
-    reserved opcode, a control frame that is fragmented or carries more than
-    125 bytes (section 5.5), or a masking key that is not 4 bytes.
+    With ``validate`` (the default), a frame that a strict receiver would
+    reject raises ValueError naming the rule:
+
+    * a reserved opcode (0x3-0x7, 0xB-0xF; section 5.2);
+    * a control frame (Close, Ping, Pong) with FIN clear or more than 125
+      bytes of payload (5.5);
+    * RSV bits on a control frame or a continuation frame (RFC 7692 6: an
+      extension uses them on the first frame of a message only);
+    * a Close payload of 1 byte, a code that may not be sent (7.4) or a
+      reason that is not UTF-8 (5.5.1);
+    * a final, uncompressed TEXT frame (a whole message) that is not UTF-8
+      (8.1). Fragments of a text message are not checked: a character may
+      span two of them.
+
+    RSV bits on the first frame of a data message are allowed: they belong
+    to whatever extension the caller negotiated. ``validate=False`` builds
+    any of the above on purpose (fuzzers, tests, teaching); the opcode must
+    still fit in 4 bits and the mask must still be 4 bytes.
     """
-    try:
-        op = _OPCODES[opcode]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"opcode {opcode!r} is reserved or unknown (RFC 6455 5.2)") from None
+    op = _opcode(opcode, validate)
     if payload.__class__ is not bytes:
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
         payload = bytes(payload)
     n = len(payload)
-    if op >= 0x8:
-        if not fin:
-            raise ValueError(f"a {op.name} frame cannot be fragmented (RFC 6455 5.5)")
-        if n > 125:
-            raise ValueError(
-                f"a {op.name} payload is at most 125 bytes, got {n} (RFC 6455 5.5)")
-    first = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (
-        0x20 if rsv2 else 0) | (0x10 if rsv3 else 0) | op
+    first = (0x80 if fin else 0) | (RSV1 if rsv1 else 0) | (
+        RSV2 if rsv2 else 0) | (RSV3 if rsv3 else 0) | op
+    if validate:
+        _check_frame(first, payload)
     if mask is None:
         if n < 126:
             return bytes((first, n)) + payload
@@ -168,7 +203,11 @@ def _close_payload(code: int | None, reason: str) -> bytes:
             "1000-1003, 1007-1014 and 3000-4999 (RFC 6455 7.4)")
     if not isinstance(reason, str):
         raise TypeError(f"close reason must be str, not {type(reason).__name__}")
-    raw = reason.encode("utf-8")
+    try:
+        raw = reason.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"close reason is not encodable as UTF-8 (character {exc.start} is "
+                         "a lone surrogate); RFC 6455 5.5.1 requires UTF-8") from None
     if len(raw) > MAX_REASON_BYTES:
         raise ValueError(
             f"close reason is {len(raw)} UTF-8 bytes; at most {MAX_REASON_BYTES} "
@@ -190,7 +229,8 @@ def build_close(code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "", *
     a code, or a reason longer than 123 bytes of UTF-8; TypeError for values
     of the wrong type.
     """
-    return build_frame(Opcode.CLOSE, _close_payload(code, reason), mask=mask)
+    # _close_payload checked everything a receiver checks in a Close payload.
+    return build_frame(Opcode.CLOSE, _close_payload(code, reason), mask=mask, validate=False)
 
 
 def parse_close_payload(payload: bytes, offset: int = 0) -> tuple[int | None, str]:
@@ -202,6 +242,7 @@ def parse_close_payload(payload: bytes, offset: int = 0) -> tuple[int | None, st
     that is not valid UTF-8. ``offset`` is reported in those errors: the
     position of the Close frame in the stream, when known.
     """
+    payload = check_bytes("payload", payload)
     n = len(payload)
     if n == 0:
         return None, ""

@@ -36,11 +36,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from .checks import check_count, check_extensions, check_role
 from .close_codes import CloseCode
 from .errors import ProtocolError, Violation
-from .frames import Frame, Role, build_close, build_frame, parse_close_payload
+from .frames import Frame, build_close, build_frame, parse_close_payload
 from .opcodes import Opcode
-from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser, _as_bytes, _Part, _then_raise
+from .parser import FrameParser, _as_bytes, _Part, _then_raise
+from .roles import Role
 from .utf8 import Utf8Decoder, Utf8Error
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "FOLLOW_MESSAGE_LIMIT",
     "BinaryChunk",
     "BinaryMessage",
     "CloseReceived",
@@ -62,6 +65,34 @@ __all__ = [
 
 #: Default limit on a reassembled message: 1 MiB (like websockets' max_size).
 DEFAULT_MAX_MESSAGE_SIZE = 2**20
+
+
+class _FollowMessageLimit:
+    """The type of `FOLLOW_MESSAGE_LIMIT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "FOLLOW_MESSAGE_LIMIT"
+
+
+#: `MessageReader`'s default ``max_frame_size``: whatever ``max_message_size``
+#: allows, since a frame never carries more than its message.
+FOLLOW_MESSAGE_LIMIT = _FollowMessageLimit()
+
+
+def _frame_limit(message_limit: int | None, compressed: bool) -> int | None:
+    """The frame limit that follows a message limit.
+
+    Uncompressed, a frame carries at most its message. A compressing
+    extension may make a frame a little larger than the message it carries
+    (DEFLATE stores incompressible data in blocks with a 5-byte header, plus
+    a few bytes of flush): this allows zlib's own worst-case bound on top.
+    """
+    if message_limit is None or not compressed:
+        return message_limit
+    n = message_limit
+    return n + (n >> 12) + (n >> 14) + (n >> 25) + 18
 
 
 # -- events ---------------------------------------------------------------------
@@ -142,8 +173,12 @@ class MessageReader:
             (after decompression when an extension compresses); exceeding it
             fails with 1009 at the frame that crosses it, before that frame's
             payload is kept. None: no limit.
-        max_frame_size: the largest frame payload accepted (1009). None: no
-            limit.
+        max_frame_size: the largest frame payload accepted (1009). By default
+            it follows ``max_message_size`` (a frame never carries more than
+            its message; with a compressing extension, zlib's worst-case
+            growth is allowed on top), so raising the message limit alone is
+            enough to accept a large message sent as one frame, as browsers
+            send it. None: no limit.
         stream: if True, data messages are delivered piece by piece as
             `TextChunk` / `BinaryChunk` events as soon as bytes arrive, with
             the same validation; memory stays bounded by what one `feed`
@@ -157,20 +192,23 @@ class MessageReader:
     """
 
     def __init__(self, role: Role, *, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE, stream: bool = False,
-                 extensions: Iterable[Extension] = ()) -> None:
-        if max_message_size is not None and (
-                isinstance(max_message_size, bool) or not isinstance(max_message_size, int)
-                or max_message_size < 0):
-            raise ValueError("max_message_size must be a non-negative int or None, "
-                             f"not {max_message_size!r}")
-        self._extensions = tuple(extensions)
+                 max_frame_size: int | _FollowMessageLimit | None = FOLLOW_MESSAGE_LIMIT,
+                 stream: bool = False, extensions: Iterable[Extension] = ()) -> None:
+        check_role(role)
+        check_count("max_message_size", max_message_size)
+        self._extensions = check_extensions(extensions)
+        if isinstance(max_frame_size, _FollowMessageLimit):
+            max_frame_size = _frame_limit(max_message_size, bool(self._extensions))
+            # Uncompressed, the message limit is checked from each frame's
+            # declared length, before its payload is kept; that check alone
+            # reports the right rule (MESSAGE_TOO_BIG).
+            parser_limit = max_frame_size if self._extensions else None
+        else:
+            parser_limit = check_count("max_frame_size", max_frame_size)
         rsv = 0
         for extension in self._extensions:
-            if rsv & extension.rsv_bits:
-                raise ValueError(f"two extensions claim the same RSV bits: {extension!r}")
             rsv |= extension.rsv_bits
-        self._parser = FrameParser(role, max_frame_size=max_frame_size, extension_rsv=rsv)
+        self._parser = FrameParser(role, max_frame_size=parser_limit, extension_rsv=rsv)
         self._parser._parts = True           # same package: parts mode
         self._parser._stop_at_close = True
         if not stream:
@@ -380,11 +418,13 @@ class MessageWriter:
 
     def __init__(self, role: Role, *, mask_source: Callable[[int], bytes] = os.urandom,
                  extensions: Iterable[Extension] = ()) -> None:
-        if not isinstance(role, Role):
-            raise TypeError(f"role must be Role.SERVER or Role.CLIENT, not {role!r}")
+        check_role(role)
+        if not callable(mask_source):
+            raise TypeError(f"mask_source must be a callable returning n random bytes (like "
+                            f"os.urandom), not {mask_source!r}")
         self.role = role
         self._mask_source = mask_source
-        self._extensions = tuple(extensions)
+        self._extensions = check_extensions(extensions)
         self._close_sent = False
 
     @property
@@ -464,6 +504,8 @@ class MessageWriter:
         peer sent none. Returns b"" if this side already sent a Close frame:
         the closing handshake is then complete.
         """
+        if not isinstance(received, CloseReceived):
+            raise TypeError(f"received must be the CloseReceived event, not {received!r}")
         if self._close_sent:
             return b""
         return self.close(received.code)

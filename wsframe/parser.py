@@ -19,7 +19,7 @@ Bytes arrive in arbitrary pieces. The parser keeps as little as it can:
 Each call to `feed` parses everything it can *at once* and returns an iterator
 over the result, so the parser is consistent whether or not the caller drains
 the iterator. Rules are checked through two tables built from the rules in
-`_first_byte_problem` / `_second_byte_problem` (one entry per possible byte
+`wsframe.header.first_byte_problem` (one entry per possible byte
 value), so the fast path and the general path share one definition of what a
 valid header byte is.
 
@@ -33,14 +33,16 @@ compare both paths on the same streams.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from functools import cache
 from struct import Struct
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar, cast
 
+from .checks import check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
-from .frames import Frame, Role, parse_close_payload
+from .frames import Frame, parse_close_payload
+from .header import first_byte_problem, first_byte_table
 from .masking import apply_mask
 from .opcodes import Opcode
+from .roles import Role
 
 __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE"]
 
@@ -61,66 +63,8 @@ _HEADER = 0
 _PAYLOAD = 1
 _CLOSED = 2
 
-_KNOWN_OPCODES = {op.value: op for op in Opcode}
 _NO_FRAME = Frame(Opcode.CONTINUATION)
 _NOTHING: Iterator[Frame] = iter(())    # an exhausted iterator: safe to share
-
-
-class _ByteInfo(NamedTuple):
-    """What a valid first header byte says (FIN, RSV1-3, opcode)."""
-
-    opcode: Opcode
-    fin: bool
-    rsv1: bool
-    rsv2: bool
-    rsv3: bool
-    kind: int
-
-
-def _kind(opcode: Opcode) -> int:
-    if opcode is Opcode.CLOSE:
-        return _CLOSE
-    if opcode >= 0x8:
-        return _CONTROL
-    return _CONTINUATION if opcode is Opcode.CONTINUATION else _START
-
-
-def _first_byte_problem(b0: int, extension_rsv: int) -> tuple[Violation, str] | None:
-    """Check a first header byte: FIN, RSV1-3 and opcode (sections 5.2, 5.5).
-
-    ``extension_rsv`` holds the RSV bits (0x40, 0x20, 0x10) that a negotiated
-    extension claims; an extension may use them on the first frame of a
-    message only, which is how RFC 7692 (permessage-deflate) defines RSV1.
-    """
-    opcode = _KNOWN_OPCODES.get(b0 & 0x0F)
-    if opcode is None:
-        return Violation.RESERVED_OPCODE, f"reserved opcode 0x{b0 & 0x0F:X}"
-    rsv = b0 & 0x70
-    if rsv:
-        names = "/".join(f"RSV{i}" for i, bit in ((1, 0x40), (2, 0x20), (3, 0x10))
-                         if rsv & bit)
-        if rsv & ~extension_rsv:
-            return Violation.RESERVED_BITS, f"{names} set with no extension for it"
-        if opcode is Opcode.CONTINUATION or opcode >= 0x8:
-            return (Violation.COMPRESSED_CONTROL_OR_CONTINUATION,
-                    f"{names} set on a {opcode.name} frame")
-    if opcode >= 0x8 and not b0 & 0x80:
-        return Violation.FRAGMENTED_CONTROL_FRAME, f"{opcode.name} frame with FIN=0"
-    return None
-
-
-@cache
-def _first_byte_table(extension_rsv: int) -> tuple[_ByteInfo | None, ...]:
-    """For each of the 256 first-byte values: its decoded fields, or None if invalid."""
-    table: list[_ByteInfo | None] = []
-    for b0 in range(256):
-        if _first_byte_problem(b0, extension_rsv) is not None:
-            table.append(None)
-            continue
-        opcode = _KNOWN_OPCODES[b0 & 0x0F]
-        table.append(_ByteInfo(opcode, bool(b0 & 0x80), bool(b0 & 0x40),
-                               bool(b0 & 0x20), bool(b0 & 0x10), _kind(opcode)))
-    return tuple(table)
 
 
 class _Part:
@@ -155,11 +99,7 @@ def _then_raise(items: list[_T], error: ProtocolError) -> Iterator[_T]:
 
 
 def _as_bytes(data: object) -> bytes:
-    if type(data) is bytes:
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    raise TypeError(f"feed() takes bytes, bytearray or memoryview, not {type(data).__name__}")
+    return check_bytes("data", data)
 
 
 class FrameParser:
@@ -182,20 +122,15 @@ class FrameParser:
 
     def __init__(self, role: Role, *, max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
                  strict: bool = True, extension_rsv: int = 0) -> None:
-        if not isinstance(role, Role):
-            raise TypeError(f"role must be Role.SERVER or Role.CLIENT, not {role!r}")
-        if max_frame_size is not None and (
-                isinstance(max_frame_size, bool) or not isinstance(max_frame_size, int)
-                or max_frame_size < 0):
-            raise ValueError(
-                f"max_frame_size must be a non-negative int or None, not {max_frame_size!r}")
+        check_role(role)
+        check_count("max_frame_size", max_frame_size)
         if extension_rsv & ~0x70:
             raise ValueError("extension_rsv may only contain the bits 0x40, 0x20, 0x10")
         self.role = role
         self.max_frame_size = max_frame_size
         self.strict = strict
         self._extension_rsv = extension_rsv
-        self._first = _first_byte_table(extension_rsv)
+        self._first = first_byte_table(extension_rsv)
         # Section 5.1: a server receives masked frames, a client unmasked ones.
         self._mask_bit = 0x80 if role is Role.SERVER else 0
         self._error: ProtocolError | None = None
@@ -230,7 +165,7 @@ class FrameParser:
         violation the parser is terminal: every later call raises that error.
         """
         need = self._need
-        if need > len(data) and data.__class__ is bytes:
+        if data.__class__ is bytes and need > len(data):
             # Fast path: the piece lies inside a frame's payload (a large frame
             # arriving in many small reads). Keep it; no frame can complete.
             # Only in the PAYLOAD state is _need non-zero.
@@ -398,7 +333,7 @@ class FrameParser:
         # Byte 0: FIN, RSV1-3, opcode.
         info = self._first[data[pos]]
         if info is None:
-            problem = _first_byte_problem(data[pos], self._extension_rsv)
+            problem = first_byte_problem(data[pos], self._extension_rsv)
             assert problem is not None
             raise ProtocolError(problem[0], problem[1], offset)
         kind = info.kind

@@ -27,10 +27,11 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from ..checks import check_role
 from ..errors import ProtocolError, Violation
-from ..frames import Role
 from ..handshake import HandshakeError, parse_extensions
 from ..opcodes import Opcode
+from ..roles import Role
 
 __all__ = ["EXTENSION_NAME", "DeflateParams", "PerMessageDeflate", "accept_offer",
            "accept_response", "offer"]
@@ -108,6 +109,32 @@ def _parse_params(params: list[tuple[str, str | None]], *, from_client: bool) ->
                          server_bits, client_bits)
 
 
+def _check_header(header: object) -> None:
+    if not isinstance(header, str):
+        raise TypeError("header must be the Sec-WebSocket-Extensions value as str, not "
+                        f"{type(header).__name__}" + (" (decode it first: latin-1)"
+                                                      if isinstance(header, bytes) else ""))
+
+
+def _check_bits(name: str, value: object, *, low: int) -> None:
+    """A window size in bits: ``low``-15 (RFC 7692 7.1.2; zlib compresses with 9-15)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int from {low} to 15 or None, not "
+                        f"{type(value).__name__}")
+    if not low <= value <= 15:
+        why = " (zlib cannot compress with an 8-bit window)" if low == 9 and value == 8 else ""
+        raise ValueError(f"{name} must be {low} to 15 (RFC 7692 7.1.2){why}, not {value}")
+
+
+def _check_level(level: object) -> None:
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError(f"compress_level must be an int from 0 to 9, not {type(level).__name__}")
+    if not 0 <= level <= 9:
+        raise ValueError(f"compress_level must be 0 (store) to 9 (smallest), not {level}")
+
+
 def offer(params: DeflateParams | None = None) -> str:
     """A client's ``Sec-WebSocket-Extensions`` offer (default: support every parameter)."""
     if params is None:
@@ -131,6 +158,10 @@ def accept_offer(header: str, *, server_no_context_takeover: bool = False,
     7692 7.1: "a server MUST decline"), as is one that requires an 8-bit
     server window, which zlib cannot compress with.
     """
+    _check_header(header)
+    _check_bits("server_max_window_bits", server_max_window_bits, low=9)
+    _check_bits("client_max_window_bits", client_max_window_bits, low=8)
+    _check_level(compress_level)
     for name, params in parse_extensions(header):
         if name != EXTENSION_NAME:
             continue
@@ -172,8 +203,11 @@ def accept_response(header: str, sent: DeflateParams | None = None) -> PerMessag
     HandshakeError if the response is not a valid answer to it; the client
     must then fail the connection.
     """
+    _check_header(header)
     if sent is None:
         sent = DeflateParams(client_max_window_bits=True)
+    elif not isinstance(sent, DeflateParams):
+        raise TypeError(f"sent must be the DeflateParams offered, or None, not {sent!r}")
     elements = parse_extensions(header)
     if len(elements) != 1 or elements[0][0] != EXTENSION_NAME:
         raise HandshakeError(f"unexpected extensions in the response: {header[:80]!r}")
@@ -226,16 +260,25 @@ class PerMessageDeflate:
 
     def __init__(self, role: Role, params: DeflateParams | None = None, *,
                  compress_level: int = 6) -> None:
-        params = params or DeflateParams()
-        self.role = role
+        self.role = check_role(role)
+        if params is None:
+            params = DeflateParams()
+        elif not isinstance(params, DeflateParams):
+            raise TypeError(f"params must be DeflateParams or None, not {params!r}")
+        _check_level(compress_level)
         self.params = params
         server = role is Role.SERVER
-        local_bits = params.server_max_window_bits if server else params.client_max_window_bits
-        remote_bits = params.client_max_window_bits if server else params.server_max_window_bits
+        local, remote = ("server", "client") if server else ("client", "server")
+        local_bits = getattr(params, f"{local}_max_window_bits")
+        remote_bits = getattr(params, f"{remote}_max_window_bits")
+        # This endpoint compresses with its own window (zlib: 9-15 bits) and
+        # inflates the peer's (8-15 bits).
+        _check_bits(f"params.{local}_max_window_bits", None if local_bits is True else local_bits,
+                    low=9)
+        _check_bits(f"params.{remote}_max_window_bits",
+                    None if remote_bits is True else remote_bits, low=8)
         self.local_window_bits = 15 if local_bits in (None, True) else int(local_bits)
         self.remote_window_bits = 15 if remote_bits in (None, True) else int(remote_bits)
-        if self.local_window_bits < 9:
-            raise ValueError("zlib cannot compress with an 8-bit window")
         self.local_no_context_takeover = (params.server_no_context_takeover if server
                                           else params.client_no_context_takeover)
         self.remote_no_context_takeover = (params.client_no_context_takeover if server
