@@ -49,6 +49,8 @@ def main() -> int:
         print()
     print("=" * 78)
     print("Next: the README shows the library API; `wsframe --help` lists every command.")
+    print("The `wsframe` command is installed in .venv/bin: run `. .venv/bin/activate` to put")
+    print("it on your PATH (or call .venv/bin/wsframe).")
     return 1 if failures else 0
 
 

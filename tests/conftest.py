@@ -14,3 +14,7 @@ settings.register_profile("ci", max_examples=200, derandomize=True, deadline=Non
 settings.register_profile("deep", max_examples=5000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# tests/dist builds and installs the package (network, about a minute): it runs
+# in `make test-dist`, which sets WSFRAME_TEST_DIST=1.
+collect_ignore = [] if os.environ.get("WSFRAME_TEST_DIST") else ["dist"]

@@ -107,8 +107,23 @@ def test_dissect_bad_utf8_is_1007_and_pending_bytes_are_reported() -> None:
     (["explain", "abc"], "'abc' is not a close code"),
     (["explain", "70000"], "70000 is not a close code"),
     (["compare", "1002"], "the following arguments are required"),
-    (["backoff", "--attempts", "0"], "--attempts must be at least 1"),
-    (["backoff", "--initial", "5", "--max-delay", "1"], "max_delay"),
+    (["backoff", "--attempts", "0"], "--attempts must be from 1 to 1000, not 0"),
+    (["backoff", "--attempts", "10000000"], "--attempts must be from 1 to 1000"),
+    (["backoff", "--initial", "5", "--max-delay", "1"], "--max-delay (1) must be >= --initial"),
+    (["backoff", "--factor", "0.5"], "--factor must be >= 1 (the delay never shrinks), not 0.5"),
+    (["backoff", "--initial", "0"], "--initial must be > 0 seconds"),
+    (["backoff", "--initial", "nan"], "--initial must be a finite number"),
+    (["backoff", "--factor", "x"], "--factor: 'x' is not a number"),
+    (["explain", "١٠٠٠"], "is not a close code (a number from 0 to 65535)"),
+    (["explain", "1_000"], "'1_000' is not a close code"),
+    (["explain", "+1000"], "'+1000' is not a close code"),
+    (["explain", "0000001000000"], "is not a close code: close codes are 0-65535"),
+    (["dissect", "--max-frame-size", "-1", "x"], "'-1' is not a size in bytes"),
+    (["dissect", "--deflate", "permessage-deflate; bogus", "--hex", "00"],
+     "--deflate: unknown permessage-deflate parameter 'bogus'"),
+    (["build", "close", "--rsv1"], "--rsv1, --no-fin and --hex are for data"),
+    (["build", "text", "c0af", "--hex"], "a whole text message must be UTF-8"),
+    (["build", "ping", "--rsv1"], "RSV1 set on a PING frame"),
     (["build", "close", "--code", "1005"], "must not be sent"),
     (["build", "close", "--reason", "x" * 124], "124 UTF-8 bytes"),
     (["build", "ping", "x" * 200], "at most 125 bytes"),
@@ -199,3 +214,129 @@ def test_version_and_help() -> None:
     assert run.returncode == 0
     for command in ("dissect", "explain", "compare", "backoff", "build"):
         assert command in run.stdout
+
+
+# -- first-contact traps (each failed before) ------------------------------------------
+
+def test_build_output_piped_into_dissect_is_recognised_as_hex() -> None:
+    built = wsframe("build", "text", "hi", "--mask", "37fa213d")
+    run = wsframe("dissect", "-", stdin=built.stdout.encode())
+    assert run.returncode == 0, run.stdout
+    assert "(The input is hex text; decoded it.)" in run.stdout
+    assert "payload unmasked:             'hi'" in run.stdout
+    assert run.stdout.rstrip().endswith("VALID: 1 frame, 1 complete message.")
+
+
+def test_build_raw_writes_the_bytes_and_dissect_raw_reads_them() -> None:
+    run = subprocess.run([sys.executable, "-m", "wsframe", "build", "close", "--code", "1013",
+                          "--reason", "busy", "--raw"], capture_output=True, check=True)
+    assert run.stdout == build_close(1013, "busy")
+    piped = wsframe("dissect", "--raw", "--role", "client", "-", stdin=run.stdout)
+    assert piped.returncode == 0 and "Close 1013 (Try Again Later)" in piped.stdout
+
+
+def test_dissect_answers_at_the_first_violation_without_waiting_for_eof() -> None:
+    # /dev/zero: the first byte is a continuation frame with no message (1002).
+    # The old dissect read all of stdin first and never answered.
+    process = subprocess.Popen([sys.executable, "-m", "wsframe", "dissect", "-"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(bytes(65536))
+    process.stdin.flush()
+    try:
+        status = process.wait(timeout=30)     # stdin is still open
+        out = process.stdout.read().decode()
+    finally:
+        process.kill()
+        process.stdin.close()
+        process.stdout.close()
+    assert status == 1
+    assert "VIOLATION in the frame at byte offset 0: continuation frame with no message" in out
+
+
+def test_dissect_memory_stays_bounded_on_a_long_stream() -> None:
+    # 4 MB of masked pings (the old dissect kept every rendering: ~480 MiB RSS per MiB).
+    ping = build_frame(Opcode.PING, b"p" * 125, mask=KEY)
+    stream = ping * (4_000_000 // len(ping))
+    measure = ("import resource, subprocess, sys\n"
+               "subprocess.run([sys.executable, '-m', 'wsframe', 'dissect', '-'],"
+               " stdin=sys.stdin, stdout=subprocess.DEVNULL, check=True)\n"
+               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    run = subprocess.run([sys.executable, "-c", measure], input=stream, capture_output=True,
+                         cwd=ROOT, timeout=300, check=True, env=_no_accel())
+    peak_kib = int(run.stdout)
+    assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB for a 4 MB stream"
+
+
+def _no_accel() -> dict[str, str]:
+    import os
+    return {**os.environ, "WSFRAME_NO_ACCEL": "1"}
+
+
+def test_dissect_applies_the_library_limits_by_default() -> None:
+    huge = "827f7fffffffffffffff"       # a 2**63-1 byte frame, as a client reads it
+    run = wsframe("dissect", "--role", "client", "--hex", huge)
+    assert run.returncode == 1
+    assert "close code: 1009 (Message Too Big)" in run.stdout
+    run = wsframe("dissect", "--role", "client", "--hex", "827e0400" + "00" * 1024,
+                  "--max-message-size", "1000")
+    assert run.returncode == 1 and "exceeds the limit of 1000" in run.stdout
+    run = wsframe("dissect", "--role", "client", "--hex", "827e0400" + "00" * 1024,
+                  "--max-message-size", "none")
+    assert run.returncode == 0
+
+
+def test_dissect_suggests_the_other_role() -> None:
+    run = wsframe("dissect", str(SAMPLES / "try-again-later.bin"))
+    assert run.returncode == 1
+    assert "hint: the first frame is not masked, as a server's frames are: if these bytes" \
+        in run.stdout
+    assert "--role client" in run.stdout
+    run = wsframe("dissect", "--role", "client", "--hex",
+                  build_frame(Opcode.TEXT, b"x", mask=KEY).hex())
+    assert "dissect them with --role server" in run.stdout
+
+
+def test_dissect_says_one_byte_not_one_bytes() -> None:
+    run = wsframe("dissect", "--hex", "81")
+    assert "The stream ends inside a frame: 1 byte waits for more data." in run.stdout
+    run = wsframe("dissect", "--hex", "8881")
+    assert "2 bytes wait for more data." in run.stdout
+
+
+def test_dissect_json_streams_one_document_with_the_key_in_hex() -> None:
+    run = wsframe("dissect", "--json", str(SAMPLES / "valid-exchange.bin"))
+    data = json.loads(run.stdout)
+    assert data["valid"] is True and data["frame_count"] == len(data["frames"]) == 5
+    assert data["frames"][0]["masking_key"] == "37fa213d"
+    assert data["frames"][3]["message"] == {"type": "text", "text": "Hello, wörld"}
+    empty = json.loads(wsframe("dissect", "--json", "--hex", "").stdout)
+    assert empty["frames"] == [] and empty["valid"] is True
+
+
+def test_dissect_inflates_with_deflate() -> None:
+    run = wsframe("dissect", "--role", "client", "--deflate", "--hex", "c107f248cdc9c90700")
+    assert run.returncode == 0, run.stdout
+    assert "message #1 (text, compressed), complete in this frame" in run.stdout
+    assert "-> message #1 inflated: 'Hello'" in run.stdout
+    # Without --deflate, RSV1 is a violation, and says so.
+    run = wsframe("dissect", "--role", "client", "--hex", "c107f248cdc9c90700")
+    assert run.returncode == 1 and "RSV1 set with no extension for it" in run.stdout
+
+
+def test_build_explain_exits_1_when_what_it_built_is_invalid() -> None:
+    run = wsframe("build", "continuation", "x", "--explain")
+    assert run.returncode == 1
+    assert "continuation frame with no message in progress" in run.stdout
+    run = wsframe("build", "ping", "--no-fin", "--no-validate", "--explain")
+    assert run.returncode == 1 and "PING frame with FIN=0" in run.stdout
+
+
+@pytest.mark.parametrize("command", ["dissect", "explain", "compare", "backoff", "build"])
+def test_every_subcommand_help_has_a_description_an_example_and_exit_statuses(
+        command: str) -> None:
+    run = wsframe(command, "--help")
+    assert run.returncode == 0
+    assert "examples:\n  wsframe " + command in run.stdout
+    assert "exit status: 0 success" in run.stdout
+    assert "2 bad usage" in run.stdout

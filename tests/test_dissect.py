@@ -36,4 +36,4 @@ def test_dissect_marks_frames_after_close_as_ignored() -> None:
     assert result.valid
     assert [view.frame.opcode for view in result.frames] == [Opcode.CLOSE, Opcode.TEXT]
     assert result.frames[1].note.startswith("after the Close frame")
-    assert result.ignored == 10
+    assert result.verdict is not None and result.verdict.ignored == 10

@@ -7,30 +7,51 @@ what those decided: it lays each frame's header bytes out on the RFC 6455
 section 5.2 diagram bit by bit, shows the payload before and after
 unmasking, says which message each frame belongs to, and for a violation
 shows the offending bytes, the rule, and the exact close frame to send back.
+
+It streams: `Dissector.feed` takes the bytes as they come and returns the
+frames they complete, so a caller can print each frame and forget it. What it
+keeps between calls is bounded by the limits (the frame in progress, at most
+``max_frame_size``) plus the first 14 bytes of that frame's header, which it
+shows if the frame turns out to break a rule. `dissect` is the whole-input
+convenience on top.
 """
 
 from __future__ import annotations
 
 import textwrap
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .close_codes import explain
-from .errors import ProtocolError
+from .errors import ProtocolError, Violation
 from .frames import Frame, build_close, parse_close_payload
-from .messages import BinaryMessage, Event, MessageReader, TextMessage
+from .masking import apply_mask
+from .messages import FOLLOW_MESSAGE_LIMIT, BinaryMessage, Event, MessageReader, TextMessage
 from .opcodes import Opcode
-from .parser import FrameParser
+from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
 from .roles import Role
 
-__all__ = ["EXAMPLE_CLIENT_KEY", "Dissection", "FrameView", "dissect", "header_fields",
-           "render_diagram", "render_text", "to_json"]
+__all__ = ["EXAMPLE_CLIENT_KEY", "Dissection", "Dissector", "FrameView", "Verdict", "dissect",
+           "frame_json", "header_fields", "plural", "render_diagram", "render_frame",
+           "render_text", "render_verdict", "to_json", "verdict_json"]
 
 #: A client masks its Close frame with a fresh random key; the dissector
 #: shows the reply with this fixed key so that its output is reproducible.
 EXAMPLE_CLIENT_KEY = bytes.fromhex("1a2b3c4d")
 
+#: Bytes of a frame kept for showing its header (the longest header is 14).
+_HEAD = 14
+#: Payload bytes shown before and after unmasking.
+_PREVIEW = 24
+
 _OPCODE_NAMES = {op.value: op.name for op in Opcode}
+
+
+def plural(count: int, word: str) -> str:
+    """``1 byte``, ``2 bytes``."""
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
 
 
 def header_length(raw: bytes) -> int:
@@ -118,36 +139,46 @@ def describe_fields(raw: bytes, role: Role) -> list[str]:
 
 @dataclass
 class FrameView:
-    """One frame as the dissector shows it."""
+    """One frame as the dissector shows it.
+
+    ``wire_preview`` is the first bytes of the payload as they travelled
+    (masked, for a client's frame); ``frame.payload`` is the whole payload,
+    unmasked. ``message`` is set on the frame that completes a data message:
+    the message as the reader delivered it (inflated when compressed).
+    """
 
     index: int
     offset: int
     frame: Frame
     header: bytes
-    wire_payload: bytes
+    wire_preview: bytes
     note: str
-    message: int = 0               # the data message it belongs to (0: none)
+    message_number: int = 0        # the data message it belongs to (0: none)
     is_text: bool = False          # part of a text message
+    compressed: bool = False       # part of a compressed message (RSV1 on its first frame)
     ends_message: int = 0          # fragments in the data message this frame ends
+    message: TextMessage | BinaryMessage | None = None
 
     @property
     def size(self) -> int:
         """Bytes the frame takes on the wire."""
-        return len(self.header) + len(self.wire_payload)
+        return len(self.header) + len(self.frame.payload)
 
 
 @dataclass
-class Dissection:
-    """The result of `dissect`: frames, what a correct endpoint received, the verdict."""
+class Verdict:
+    """What a dissection concluded once its input ended (or broke a rule)."""
 
     role: Role
-    data: bytes
-    frames: list[FrameView] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+    length: int               # bytes read
+    frames: int               # frames shown
+    messages: int             # complete data messages
     error: ProtocolError | None = None
-    reply: bytes | None = None
+    error_header: bytes = b""   # the first bytes of the frame that broke the rule
+    reply: bytes | None = None  # the Close frame a correct endpoint sends back
     pending: int = 0          # bytes at the end that are not a complete frame
     ignored: int = 0          # bytes after a Close frame
+    hint: str = ""            # e.g. "try --role client"
 
     @property
     def valid(self) -> bool:
@@ -162,6 +193,7 @@ class _Narrator:
         self.message = 0        # number of the current (or last) data message
         self.fragments = 0      # frames of it so far
         self.text = False
+        self.compressed = False
         self.open = False       # a fragmented message is in progress
         self.closed = False
 
@@ -171,7 +203,7 @@ class _Narrator:
         if self.closed:
             view.note = "after the Close frame: a receiver ignores it (RFC 6455 5.5.1)"
             return
-        if opcode >= 0x8:
+        if opcode.is_control:
             if opcode is Opcode.CLOSE:
                 self.closed = True
                 code, reason = parse_close_payload(frame.payload)
@@ -191,11 +223,13 @@ class _Narrator:
             self.message += 1
             self.fragments = 0
             self.text = opcode is Opcode.TEXT
+            self.compressed = frame.rsv1
         self.fragments += 1
         self.open = not frame.fin
-        view.message = self.message
-        view.is_text = self.text
-        kind = "text" if self.text else "binary"
+        view.message_number = self.message
+        view.is_text = self.text and not self.compressed
+        view.compressed = self.compressed
+        kind = ("text" if self.text else "binary") + (", compressed" if self.compressed else "")
         if frame.fin:
             view.ends_message = self.fragments
         if frame.fin and self.fragments == 1:
@@ -205,48 +239,191 @@ class _Narrator:
         view.note = f"message #{self.message} ({kind}), {position} fragment ({self.fragments})"
 
 
-def dissect(data: bytes, role: Role, *, max_frame_size: int | None = None,
-            max_message_size: int | None = None) -> Dissection:
-    """Read ``data`` as ``role`` would, and describe every frame in it."""
+class Dissector:
+    """Dissect a stream of bytes as ``role`` receives them, piece by piece.
+
+    Args:
+        role: the receiving side (`Role.SERVER` reads a client's masked frames).
+        max_frame_size, max_message_size: the limits a receiver applies, as
+            in `MessageReader` (same defaults); a frame or message over them
+            is a 1009 violation.
+        extensions: negotiated extensions (e.g. a `PerMessageDeflate` for
+            this role), so that RSV1 is allowed and messages are inflated.
+
+    `feed` returns the frames each piece completes; after a violation it
+    returns nothing more. `finish` gives the `Verdict`.
+    """
+
+    def __init__(self, role: Role, *, max_frame_size: Any = FOLLOW_MESSAGE_LIMIT,
+                 max_message_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+                 extensions: Iterable[Any] = ()) -> None:
+        self.role = role
+        self._reader = MessageReader(role, max_message_size=max_message_size,
+                                     max_frame_size=max_frame_size, extensions=extensions)
+        rsv = 0
+        for extension in extensions:
+            rsv |= extension.rsv_bits
+        self._parser = FrameParser(role, max_frame_size=self._reader.max_frame_size,
+                                   extension_rsv=rsv)
+        self._narrator = _Narrator()
+        self._received = 0         # bytes fed so far
+        self._frame_start = 0      # stream offset of the frame in progress
+        self._head = b""           # its first bytes (up to _HEAD), for a violation
+        self._frames = 0
+        self._messages: deque[TextMessage | BinaryMessage] = deque()
+        self._message_count = 0
+        self._error: ProtocolError | None = None
+        self._error_header = b""
+        self._closed_at: int | None = None   # end offset of the Close frame
+
+    @property
+    def error(self) -> ProtocolError | None:
+        """The violation found so far, or None."""
+        return self._error
+
+    def feed(self, data: bytes) -> list[FrameView]:
+        """Dissect the next piece of the stream; return the frames it completes."""
+        if self._error is not None or not data:
+            return []
+        base = self._received
+        self._received += len(data)
+        try:
+            for event in self._reader.feed(data):
+                self._note_event(event)
+        except ProtocolError as exc:
+            self._error = exc
+        frames: list[Frame] = []
+        try:
+            for frame in self._parser.feed(data):
+                frames.append(frame)
+        except ProtocolError:
+            pass    # the reader's error (same rules, or earlier) is the verdict
+        views = []
+        for frame in frames:
+            if self._error is not None and frame.offset >= self._error.offset:
+                break
+            views.append(self._view(frame, data, base))
+        if self._error is not None:
+            self._capture_head(data, base)
+            start = self._error.offset
+            if start == self._frame_start:
+                self._error_header = self._head
+            else:   # a frame completed in this piece broke a message-level rule
+                self._error_header = data[start - base:start - base + _HEAD]
+        else:
+            self._capture_head(data, base)
+        return views
+
+    def _note_event(self, event: Event) -> None:
+        if isinstance(event, (TextMessage, BinaryMessage)):
+            self._messages.append(event)
+            self._message_count += 1
+
+    def _view(self, frame: Frame, data: bytes, base: int) -> FrameView:
+        """Describe a frame the parser completed in ``data`` (stream offset ``base``)."""
+        masked = self.role is Role.SERVER
+        n = len(frame.payload)
+        size = 2 + (0 if n < 126 else 2 if n < 65536 else 8) + (4 if masked else 0)
+        start = frame.offset - base
+        # The header is in this piece, or the frame began in an earlier one.
+        header = data[start:start + size] if start >= 0 else self._head[:size]
+        key = header[-4:] if masked else None
+        shown = frame.payload[:_PREVIEW]
+        wire = apply_mask(shown, key) if key is not None else shown
+        self._frames += 1
+        view = FrameView(self._frames, frame.offset, frame, header, wire, "")
+        already_closed = self._narrator.closed
+        self._narrator.describe(view)
+        if view.ends_message and self._messages:
+            view.message = self._messages.popleft()
+        end = frame.offset + size + n
+        if self._narrator.closed and not already_closed:
+            self._closed_at = end
+        self._frame_start = end
+        self._head = b""
+        return view
+
+    def _capture_head(self, data: bytes, base: int) -> None:
+        """Keep the first bytes of the frame in progress (it may break a rule later)."""
+        have = len(self._head)
+        if have >= _HEAD:
+            return
+        want_from = self._frame_start + have
+        end = base + len(data)
+        if want_from < end:
+            start = max(want_from - base, 0)
+            self._head += data[start:start + _HEAD - have]
+
+    def finish(self) -> Verdict:
+        """The verdict on everything fed so far."""
+        error = self._error
+        verdict = Verdict(self.role, self._received, self._frames, self._message_count, error,
+                          self._error_header)
+        if error is not None:
+            verdict.reply = build_close(
+                error.code, error.reason,
+                mask=EXAMPLE_CLIENT_KEY if self.role is Role.CLIENT else None)
+            verdict.hint = _role_hint(error, self.role)
+        elif self._closed_at is not None:
+            verdict.ignored = self._received - self._closed_at
+        else:
+            verdict.pending = self._received - self._frame_start
+        return verdict
+
+
+def _role_hint(error: ProtocolError, role: Role) -> str:
+    """A first frame with the other side's masking: the role is probably wrong."""
+    if error.offset != 0:
+        return ""
+    if error.violation is Violation.UNMASKED_CLIENT_FRAME:
+        return ("the first frame is not masked, as a server's frames are: if these bytes "
+                "come from a server, dissect them with --role client")
+    if error.violation is Violation.MASKED_SERVER_FRAME:
+        return ("the first frame is masked, as a client's frames are: if these bytes come "
+                "from a client, dissect them with --role server")
+    return ""
+
+
+@dataclass
+class Dissection:
+    """The result of `dissect`: every frame, the events a correct endpoint got, the verdict."""
+
+    role: Role
+    data: bytes
+    frames: list[FrameView] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    verdict: Verdict | None = None
+
+    @property
+    def error(self) -> ProtocolError | None:
+        """The violation, or None."""
+        return self.verdict.error if self.verdict else None
+
+    @property
+    def valid(self) -> bool:
+        """True if the stream breaks no rule."""
+        return self.error is None
+
+
+def dissect(data: bytes, role: Role, *, max_frame_size: Any = FOLLOW_MESSAGE_LIMIT,
+            max_message_size: int | None = DEFAULT_MAX_FRAME_SIZE,
+            extensions: Iterable[Any] = ()) -> Dissection:
+    """Read all of ``data`` as ``role`` would, and describe every frame in it."""
+    extensions = tuple(extensions)
+    dissector = Dissector(role, max_frame_size=max_frame_size,
+                          max_message_size=max_message_size, extensions=extensions)
     result = Dissection(role, data)
-    reader = MessageReader(role, max_message_size=max_message_size,
-                           max_frame_size=max_frame_size)
-    try:
-        result.events = []
-        for event in reader.feed(data):
-            result.events.append(event)
-    except ProtocolError as exc:
-        result.error = exc
-    frames: list[Frame] = []
-    try:
-        for frame in FrameParser(role, max_frame_size=max_frame_size).feed(data):
-            frames.append(frame)
-    except ProtocolError:
-        pass    # the reader's error (same rules, or earlier) is the verdict
-    narrator = _Narrator()
-    end = 0
-    for index, frame in enumerate(frames, 1):
-        if result.error is not None and frame.offset >= result.error.offset:
-            break
-        raw = data[frame.offset:]
-        header = raw[:header_length(raw)]
-        view = FrameView(index, frame.offset, frame, header,
-                         raw[len(header):len(header) + len(frame.payload)], "")
-        already_closed = narrator.closed
-        narrator.describe(view)
-        result.frames.append(view)
-        end = frame.offset + view.size
-        if narrator.closed and not already_closed:
-            result.ignored = len(data) - end
-    if result.error is not None:
-        result.reply = build_close(result.error.code, result.error.reason,
-                                   mask=EXAMPLE_CLIENT_KEY if role is Role.CLIENT else None)
-    elif not narrator.closed:
-        result.pending = len(data) - end
+    result.frames = dissector.feed(data)
+    result.events = [view.message for view in result.frames if view.message is not None]
+    result.verdict = dissector.finish()
     return result
 
 
-def _preview(payload: bytes, text: bool, limit: int = 48) -> str:
+# -- text -------------------------------------------------------------------------------
+
+def _preview(payload: bytes, text: bool, total: int | None = None, limit: int = 48) -> str:
+    """The start of a payload: as text when it is UTF-8 text, else as hex."""
+    total = len(payload) if total is None else total
     if text:
         try:
             shown = payload.decode("utf-8")
@@ -256,7 +433,7 @@ def _preview(payload: bytes, text: bool, limit: int = 48) -> str:
             return repr(shown if len(shown) <= limit else shown[:limit]) + (
                 f"... ({len(shown)} characters)" if len(shown) > limit else "")
     hexed = payload[:limit // 2].hex(" ")
-    return hexed + (f" ... ({len(payload)} bytes)" if len(payload) > limit // 2 else "")
+    return hexed + (f" ... ({plural(total, 'byte')})" if total > limit // 2 else "")
 
 
 def _field_lines(header: bytes, role: Role) -> list[str]:
@@ -267,117 +444,156 @@ def _field_lines(header: bytes, role: Role) -> list[str]:
     return ["  " + "  ".join(flags + rest[:1])] + ["  " + f for f in rest[1:]]
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
+def _message_preview(message: TextMessage | BinaryMessage) -> str:
+    if isinstance(message, TextMessage):
+        return _preview(message.text.encode(), True)
+    return _preview(message.data, False)
 
 
-def render_text(result: Dissection) -> str:
-    """The human-readable dissection, as ``wsframe dissect`` prints it."""
-    lines: list[str] = []
-    side = "server (receiving masked frames from a client)" if result.role is Role.SERVER \
-        else "client (receiving unmasked frames from a server)"
-    lines.append(f"Reading {len(result.data)} bytes as the {side}.")
-    messages = iter([e for e in result.events if isinstance(e, (TextMessage, BinaryMessage))])
-    for view in result.frames:
-        frame = view.frame
-        lines.append("")
-        lines.append(f"frame #{view.index} at offset {view.offset}: {frame.opcode.name}, "
-                     f"{view.size} bytes ({len(view.header)}-byte header + "
-                     f"{len(frame.payload)}-byte payload)")
-        lines += ["  " + line for line in render_diagram(view.header)]
-        lines += _field_lines(view.header, result.role)
-        if frame.opcode is Opcode.CLOSE and len(frame.payload) >= 2:
-            code = int.from_bytes(frame.payload[:2], "big")
-            reason = frame.payload[2:]
-            if view.wire_payload != frame.payload:
-                lines.append(f"  payload on the wire (masked): "
-                             f"{_preview(view.wire_payload, False)}")
-            lines.append(f"  payload: {frame.payload[:2].hex(' ')} = status code {code}"
-                         + (f", then a {len(reason)}-byte reason: "
-                            f"{_preview(reason, True)}" if reason else ", no reason"))
-        elif frame.payload:
-            if view.wire_payload != frame.payload:
-                lines.append(f"  payload on the wire (masked): "
-                             f"{_preview(view.wire_payload, False)}")
-                lines.append(f"  payload unmasked:             "
-                             f"{_preview(frame.payload, view.is_text)}")
-            else:
-                lines.append(f"  payload: {_preview(frame.payload, view.is_text)}")
-            if frame.opcode in (Opcode.PING, Opcode.PONG) and frame.payload.isascii() \
-                    and frame.payload.decode().isprintable():
-                lines.append(f"  (as text: {frame.payload.decode()!r})")
+def render_frame(view: FrameView, role: Role) -> list[str]:
+    """The lines ``wsframe dissect`` prints for one frame."""
+    frame = view.frame
+    n = len(frame.payload)
+    lines = ["", f"frame #{view.index} at offset {view.offset}: {frame.opcode.name}, "
+             f"{plural(view.size, 'byte')} ({len(view.header)}-byte header + "
+             f"{n}-byte payload)"]
+    lines += ["  " + line for line in render_diagram(view.header)]
+    lines += _field_lines(view.header, role)
+    masked = view.wire_preview != frame.payload[:_PREVIEW]
+    if frame.opcode is Opcode.CLOSE and n >= 2:
+        code = int.from_bytes(frame.payload[:2], "big")
+        reason = frame.payload[2:]
+        if masked:
+            lines.append(f"  payload on the wire (masked): "
+                         f"{_preview(view.wire_preview, False, n)}")
+        lines.append(f"  payload: {frame.payload[:2].hex(' ')} = status code {code}"
+                     + (f", then a {len(reason)}-byte reason: "
+                        f"{_preview(reason, True)}" if reason else ", no reason"))
+    elif n:
+        if masked:
+            lines.append(f"  payload on the wire (masked): "
+                         f"{_preview(view.wire_preview, False, n)}")
+            lines.append(f"  payload unmasked:             "
+                         f"{_preview(frame.payload, view.is_text)}")
         else:
-            lines.append("  payload: (empty)")
-        for note in view.note.split("\n"):
-            lines += textwrap.wrap(note.strip(), 78, initial_indent="  ",
-                                   subsequent_indent="    ")
-        if view.ends_message:
-            message = next(messages, None)
-            if message is not None and view.ends_message > 1:
-                shown = _preview(message.text.encode(), True) if isinstance(
-                    message, TextMessage) else _preview(message.data, False)
-                lines.append(f"  -> message #{view.message} reassembled from "
-                             f"{view.ends_message} fragments: {shown}")
-    lines.append("")
-    error = result.error
+            lines.append(f"  payload: {_preview(frame.payload, view.is_text)}")
+        if frame.opcode in (Opcode.PING, Opcode.PONG) and frame.payload.isascii() \
+                and frame.payload.decode().isprintable():
+            lines.append(f"  (as text: {frame.payload.decode()!r})")
+    else:
+        lines.append("  payload: (empty)")
+    for note in view.note.split("\n"):
+        lines += textwrap.wrap(note.strip(), 78, initial_indent="  ",
+                               subsequent_indent="    ")
+    if view.message is not None and view.compressed:
+        lines.append(f"  -> message #{view.message_number} inflated"
+                     + (f" from {view.ends_message} fragments" if view.ends_message > 1 else "")
+                     + f": {_message_preview(view.message)}")
+    elif view.message is not None and view.ends_message > 1:
+        lines.append(f"  -> message #{view.message_number} reassembled from "
+                     f"{view.ends_message} fragments: {_message_preview(view.message)}")
+    return lines
+
+
+def render_verdict(verdict: Verdict) -> list[str]:
+    """The lines that end ``wsframe dissect``'s output."""
+    lines = [""]
+    error = verdict.error
     if error is None:
-        count = sum(isinstance(e, (TextMessage, BinaryMessage)) for e in result.events)
-        lines.append(f"VALID: {_plural(len(result.frames), 'frame')}, "
-                     f"{_plural(count, 'complete message')}.")
-        if result.ignored:
-            lines.append(f"{result.ignored} bytes after the Close frame are ignored "
-                         "(RFC 6455 5.5.1).")
-        if result.pending:
-            lines.append(f"The stream ends inside a frame: {result.pending} bytes wait for "
-                         "more data.")
-        return "\n".join(lines)
-    raw = result.data[error.offset:error.offset + 14]
+        lines.append(f"VALID: {plural(verdict.frames, 'frame')}, "
+                     f"{plural(verdict.messages, 'complete message')}.")
+        if verdict.ignored:
+            lines.append(f"{plural(verdict.ignored, 'byte')} after the Close frame "
+                         f"{'is' if verdict.ignored == 1 else 'are'} ignored (RFC 6455 5.5.1).")
+        if verdict.pending:
+            lines.append(f"The stream ends inside a frame: {plural(verdict.pending, 'byte')} "
+                         f"{'waits' if verdict.pending == 1 else 'wait'} for more data.")
+        return lines
+    raw = verdict.error_header
     lines.append(f"VIOLATION in the frame at byte offset {error.offset}: {error.reason}")
     bad_header = raw[:header_length(raw)] if len(raw) >= 2 else raw
     lines += ["  " + line for line in render_diagram(bad_header)]
-    lines += _field_lines(bad_header, result.role)
+    lines += _field_lines(bad_header, verdict.role)
     lines += textwrap.wrap(f"rule broken: {error.violation.rule}", 78, initial_indent="  ",
                            subsequent_indent="    ")
     lines.append(f"  source: {error.violation.citation}")
     info = explain(error.code)
     lines.append(f"  close code: {error.code} ({info.name})")
-    assert result.reply is not None
+    assert verdict.reply is not None
     masked = " (masked; a client uses a fresh random key, shown here with "\
-        f"{EXAMPLE_CLIENT_KEY.hex()})" if result.role is Role.CLIENT else ""
+        f"{EXAMPLE_CLIENT_KEY.hex()})" if verdict.role is Role.CLIENT else ""
     lines.append(f"  a correct endpoint sends back this Close frame{masked}, then closes "
                  "the connection:")
-    lines.append(f"    {result.reply.hex(' ')}")
+    lines.append(f"    {verdict.reply.hex(' ')}")
+    if verdict.hint:
+        lines += textwrap.wrap(f"hint: {verdict.hint}", 78, subsequent_indent="  ")
+    return lines
+
+
+def reading_line(role: Role) -> str:
+    """The first line of ``wsframe dissect``'s output."""
+    side = "server (receiving masked frames from a client)" if role is Role.SERVER \
+        else "client (receiving unmasked frames from a server)"
+    return f"Reading the stream as the {side}."
+
+
+def render_text(result: Dissection) -> str:
+    """The human-readable dissection of a whole `Dissection`."""
+    assert result.verdict is not None
+    lines = [reading_line(result.role)]
+    for view in result.frames:
+        lines += render_frame(view, result.role)
+    lines += render_verdict(result.verdict)
     return "\n".join(lines)
 
 
-def to_json(result: Dissection) -> dict[str, Any]:
-    """The dissection as plain data (``wsframe dissect --json``)."""
-    frames = []
-    for view in result.frames:
-        frame = view.frame
-        entry: dict[str, Any] = {
-            "index": view.index, "offset": view.offset, "size": view.size,
-            "header_hex": view.header.hex(),
-            "fields": {name: value for name, _bits, value in header_fields(view.header)},
-            "opcode": frame.opcode.name, "fin": frame.fin,
-            "payload_length": len(frame.payload), "payload_hex": frame.payload.hex(),
-            "note": view.note,
-        }
-        if frame.opcode is Opcode.CLOSE:
-            code, reason = parse_close_payload(frame.payload)
-            entry["close"] = {"code": code, "reason": reason}
-        frames.append(entry)
-    out: dict[str, Any] = {
-        "role": result.role.value, "length": len(result.data), "valid": result.valid,
-        "frames": frames, "ignored_after_close": result.ignored,
-        "pending": result.pending,
+# -- JSON -------------------------------------------------------------------------------
+
+def frame_json(view: FrameView) -> dict[str, Any]:
+    """One frame as plain data (an element of ``frames`` in ``--json`` output)."""
+    frame = view.frame
+    entry: dict[str, Any] = {
+        "index": view.index, "offset": view.offset, "size": view.size,
+        "header_hex": view.header.hex(),
+        "fields": {name: value for name, _bits, value in header_fields(view.header)},
+        "masking_key": view.header[-4:].hex() if view.header[1] & 0x80 else None,
+        "opcode": frame.opcode.name, "fin": frame.fin, "rsv1": frame.rsv1,
+        "payload_length": len(frame.payload), "payload_hex": frame.payload.hex(),
+        "note": view.note,
     }
-    if result.error is not None:
-        error = result.error
+    if frame.opcode is Opcode.CLOSE:
+        code, reason = parse_close_payload(frame.payload)
+        entry["close"] = {"code": code, "reason": reason}
+    if view.message is not None:
+        message = view.message
+        entry["message"] = ({"type": "text", "text": message.text}
+                            if isinstance(message, TextMessage)
+                            else {"type": "binary", "data_hex": message.data.hex()})
+    return entry
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    """The verdict as plain data (the keys after ``frames`` in ``--json`` output)."""
+    out: dict[str, Any] = {
+        "role": verdict.role.value, "length": verdict.length, "valid": verdict.valid,
+        "frame_count": verdict.frames, "message_count": verdict.messages,
+        "ignored_after_close": verdict.ignored, "pending": verdict.pending,
+    }
+    error = verdict.error
+    if error is not None:
         out["violation"] = {
             "offset": error.offset, "reason": error.reason, "code": error.code,
             "code_name": explain(error.code).name, "rule": error.violation.rule,
             "name": error.violation.name, "rfc": error.rfc, "section": error.section,
-            "reply_hex": result.reply.hex() if result.reply else None,
+            "reply_hex": verdict.reply.hex() if verdict.reply else None,
+            "hint": verdict.hint or None,
         }
+    return out
+
+
+def to_json(result: Dissection) -> dict[str, Any]:
+    """A whole `Dissection` as plain data."""
+    assert result.verdict is not None
+    out = {"frames": [frame_json(view) for view in result.frames]}
+    out.update(verdict_json(result.verdict))
     return out

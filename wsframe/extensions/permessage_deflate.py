@@ -58,6 +58,21 @@ class DeflateParams:
     server_max_window_bits: int | None = None
     client_max_window_bits: int | bool | None = None
 
+    @classmethod
+    def from_header(cls, header: str, *, offer: bool = False) -> DeflateParams:
+        """Parse one permessage-deflate element, e.g. a 101 response's
+        ``Sec-WebSocket-Extensions`` value (``offer=True``: a client's offer,
+        where ``client_max_window_bits`` may come without a value).
+
+        Raises HandshakeError for another extension, several elements, or
+        unknown, duplicate or invalid parameters (RFC 7692 7.1).
+        """
+        _check_header(header)
+        elements = parse_extensions(header)
+        if len(elements) != 1 or elements[0][0] != EXTENSION_NAME:
+            raise HandshakeError(f"expected one {EXTENSION_NAME} element, not {header[:80]!r}")
+        return _parse_params(elements[0][1], from_client=offer)
+
     def header(self) -> str:
         """The extension's ``Sec-WebSocket-Extensions`` element."""
         parts = [EXTENSION_NAME]
@@ -208,10 +223,7 @@ def accept_response(header: str, sent: DeflateParams | None = None) -> PerMessag
         sent = DeflateParams(client_max_window_bits=True)
     elif not isinstance(sent, DeflateParams):
         raise TypeError(f"sent must be the DeflateParams offered, or None, not {sent!r}")
-    elements = parse_extensions(header)
-    if len(elements) != 1 or elements[0][0] != EXTENSION_NAME:
-        raise HandshakeError(f"unexpected extensions in the response: {header[:80]!r}")
-    params = _parse_params(elements[0][1], from_client=False)
+    params = DeflateParams.from_header(header)
     if sent.server_no_context_takeover and not params.server_no_context_takeover:
         raise HandshakeError("the server dropped server_no_context_takeover (RFC 7692 7.1.1.1)")
     if sent.server_max_window_bits is not None and (
