@@ -1,9 +1,11 @@
-"""Masking: every strategy (integer XOR, blocked lanes, numpy if installed) agrees
-with the definition of RFC 6455 section 5.3, at every size and offset."""
+"""Masking: every strategy (integer XOR, translate lanes, in place, and the
+accelerators when installed) agrees with the definition of RFC 6455 section 5.3,
+at every size and offset."""
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 
@@ -15,24 +17,30 @@ def reference(data: bytes, key: bytes) -> bytes:
     return bytes(b ^ key[i % 4] for i, b in enumerate(data))
 
 
-IMPLEMENTATIONS = [masking.apply_mask_python]
-if masking.ACCELERATOR:                     # numpy, when installed
-    IMPLEMENTATIONS.append(masking._apply)
+IMPLEMENTATIONS = masking.implementations()
 
-SIZES = [0, 1, 2, 3, 4, 5, 63, 64, 125, 126, 511, 512, 513, 1023, 1024, 1025, 4097,
-         65535, 65536, 65537, 200_003]
+SIZES = [0, 1, 2, 3, 4, 5, 63, 64, 125, 126, 511, 512, 513, 1023, 1024, 1025, 2047, 2048,
+         2049, 4097, 65535, 65536, 65537, 200_003]
 
 
-@pytest.mark.parametrize("apply", IMPLEMENTATIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
 @pytest.mark.parametrize("size", SIZES)
-def test_mask_matches_the_rfc_definition(apply, size: int) -> None:  # type: ignore[no-untyped-def]
+def test_every_entry_point_matches_the_rfc_definition(name: str, size: int) -> None:
+    apply: Any
+    apply, unmask, frame = IMPLEMENTATIONS[name]
     rng = random.Random(size)
     data, key = rng.randbytes(size), rng.randbytes(4)
-    assert apply(data, key, 0, None) == reference(data, key)
+    expected = reference(data, key)
+    assert apply(data, key, 0, None) == expected
     # In place in a larger buffer (start/stop), from bytes and from bytearray.
     buffer = rng.randbytes(7) + data + rng.randbytes(5)
-    assert apply(buffer, key, 7, 7 + size) == reference(data, key)
-    assert apply(bytearray(buffer), key, 7, 7 + size) == reference(data, key)
+    assert apply(buffer, key, 7, 7 + size) == expected
+    assert apply(bytearray(buffer), key, 7, 7 + size) == expected
+    # A buffered payload unmasked in its own buffer; a frame built at once.
+    result = unmask(bytearray(data), key)
+    assert type(result) is bytes and result == expected
+    assert frame(b"\x82\x7e", data, key) == b"\x82\x7e" + expected
+    assert masking.mask_small(data, key) == expected
 
 
 def test_masking_twice_gives_the_original() -> None:
@@ -42,4 +50,8 @@ def test_masking_twice_gives_the_original() -> None:
 
 
 def test_accelerator_is_reported() -> None:
-    assert masking.ACCELERATOR is None or masking.ACCELERATOR.startswith("numpy ")
+    if masking.ACCELERATOR is None:
+        assert list(IMPLEMENTATIONS) == ["python"]
+    else:
+        assert all(part.split(" ")[0] in ("numpy", "wsaccel")
+                   for part in masking.ACCELERATOR.split(" + "))

@@ -52,7 +52,7 @@ def test_surrogate_prefix_fails_at_its_second_byte() -> None:
     assert decoder.decode(b"abc\xed") == "abc"
     with pytest.raises(Utf8Error) as info:
         decoder.decode(b"\xa0")
-    assert info.value.position == 3
+    assert info.value.position == -1        # the sequence began in the earlier piece
 
 
 @pytest.mark.parametrize("text", ["", "plain ascii", "Hello-µ@ßöäüàá-UTF-8!!",
@@ -69,4 +69,4 @@ def test_truncated_at_the_end_fails_only_when_final() -> None:
     assert decoder.decode(b"ok\xe2\x82") == "ok"
     with pytest.raises(Utf8Error) as info:
         decoder.decode(b"", final=True)
-    assert info.value.position == 2
+    assert info.value.position == -2

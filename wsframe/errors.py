@@ -131,21 +131,32 @@ class ProtocolError(Exception):
         reason: a short explanation, at most 123 UTF-8 bytes so that it fits
             in a Close frame: ``build_close(err.code, err.reason)``.
         offset: absolute position in the received byte stream of the first
-            byte of the frame in which the violation was found.
+            byte of the frame in which the violation was found. Code that
+            does not know the stream (an extension inflating a payload) leaves
+            it -1 ("not known yet"), and the layer that knows attaches it with
+            `at`; errors that `feed` raises always carry it.
         violation: the `Violation` (rule) that was broken.
         rfc, section: where that rule is written, e.g. 6455 and ``"5.2"``.
     """
 
-    def __init__(self, violation: Violation, detail: str, offset: int) -> None:
+    def __init__(self, violation: Violation, detail: str, offset: int = -1) -> None:
         self.violation = violation
         self.code: int = violation.code
         self.reason: str = _fit_reason(detail)
         self.offset: int = offset
         self.rfc: int = violation.rfc
         self.section: str = violation.section
-        super().__init__(
-            f"{self.reason} (close code {self.code}, {violation.citation}, "
-            f"frame at offset {offset})")
+        super().__init__(self.reason)
+
+    def at(self, offset: int) -> ProtocolError:
+        """Attach the stream offset of the frame, if none is known yet; return self."""
+        if self.offset < 0:
+            self.offset = offset
+        return self
+
+    def __str__(self) -> str:
+        where = "" if self.offset < 0 else f", frame at offset {self.offset}"
+        return f"{self.reason} (close code {self.code}, {self.violation.citation}{where})"
 
     def __reduce__(self) -> tuple[type[ProtocolError], tuple[Violation, str, int]]:
         # Exceptions pickle their ``args``; ours are not the constructor's.

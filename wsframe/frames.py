@@ -32,7 +32,7 @@ from .checks import check_bytes
 from .close_codes import CloseCode, may_be_sent
 from .errors import MAX_REASON_BYTES, ProtocolError, Violation
 from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
-from .masking import apply_mask
+from .masking import mask_frame, mask_small
 from .opcodes import Opcode
 
 __all__ = ["Frame", "build_frame", "build_close", "parse_close_payload"]
@@ -181,12 +181,10 @@ def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
                 f"mask must be a 4-byte masking key or None, not {mask!r} (RFC 6455 5.3)")
         mask = bytes(mask)
     if n < 126:
-        # Small frames (the common case): integer XOR inline, as in the parser.
-        return bytes((first, 0x80 | n)) + mask + (
-            int.from_bytes(payload, "little")
-            ^ int.from_bytes((mask * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
+        # Small frames (the common case): integer XOR.
+        return bytes((first, 0x80 | n)) + mask + mask_small(payload, mask)
     header = _B_B_H.pack(first, 0xFE, n) if n < 65536 else _B_B_Q.pack(first, 0xFF, n)
-    return header + mask + apply_mask(payload, mask)
+    return mask_frame(header + mask, payload, mask)
 
 
 def _close_payload(code: int | None, reason: str) -> bytes:

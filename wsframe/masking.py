@@ -3,37 +3,53 @@
 Each byte ``i`` of a masked payload is XORed with byte ``i % 4`` of the
 frame's 4-byte masking key; applying the same operation again unmasks.
 
-Strategy, measured on CPython 3.11 (see benchmarks/): no single pure-Python
-technique wins at every size, so `apply_mask` picks one by length.
+Strategy, measured on CPython 3.11 (``python benchmarks/masking.py``): no
+single pure-Python technique wins at every size, so each entry point picks
+one by length.
 
-* Small payloads (most frames): read the payload and the repeated key as two
-  integers, XOR them, and write the result back. A handful of C calls, no
-  per-byte Python work.
+* Small payloads (most frames, up to ``_INT_XOR_MAX``): read the payload and
+  the repeated key as two integers, XOR them, and write the result back. A
+  handful of C calls, no per-byte Python work (`mask_small`).
 * Large payloads: integer conversion of megabytes is slow (it goes through
   30-bit digits), while ``bytes.translate`` runs a tight C loop. Split the
   payload into its four interleaved "lanes" (bytes 0, 4, 8...; 1, 5, 9...;
   ...), translate each lane through the 256-byte table "XOR with key byte k",
-  and interleave the lanes back with extended-slice assignment.
+  and interleave the lanes back with extended-slice assignment, 64 KiB at a
+  time so that a block and its lanes stay in the CPU cache.
 
-An optional accelerator (numpy, if installed and WSFRAME_NO_ACCEL is unset)
-is detected here and only here; the pure-Python path is always available and
-is exercised by the same tests.
+Memory traffic matters as much as arithmetic: on a virtual machine a fresh
+page costs a few microseconds to fault in, more than unmasking it. So the
+receive path unmasks a frame it buffered *in place* in its own buffer
+(`unmask_buffer`: no block copies, one final ``bytes``), and the send path
+masks straight into the frame it returns (`mask_frame`: header and payload
+joined once).
+
+Optional accelerators, detected here and only here (``WSFRAME_NO_ACCEL=1``
+turns them off; the pure-Python path is always there and the same tests run
+both): numpy XORs 32-bit words (about 20 GB/s, but about a microsecond per
+call), wsaccel has a C loop (about 1.8 GB/s, a third of a microsecond per
+call). Measured here, wsaccel wins below 2 KiB and numpy above, so each is
+used where it wins.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 from collections.abc import Callable
+from typing import Any
 
-__all__ = ["apply_mask", "apply_mask_python", "ACCELERATOR"]
+__all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "implementations", "mask_frame",
+           "mask_small", "unmask_buffer"]
 
 # Lengths up to this use integer XOR; above it the translate lanes are faster
-# (crossover between 512 and 1024 bytes with benchmarks/masking.py on
-# CPython 3.11). Above _NUMPY_MIN the optional numpy accelerator wins.
+# (crossover between 512 and 1024 bytes with benchmarks/masking.py).
 _INT_XOR_MAX = 1024
+_BLOCK = 65536          # a multiple of 4: every block starts at key byte 0
+# With accelerators: wsaccel below _WSACCEL_MAX, numpy from _NUMPY_MIN.
+_WSACCEL_MAX = 2048
 _NUMPY_MIN = 512
-_BLOCK = 65536
 
 _IDENTITY = int.from_bytes(bytes(range(256)), "big")
 # _XOR_TABLES[k] maps every byte b to b ^ k: a translate table per key byte.
@@ -42,85 +58,188 @@ _XOR_TABLES = tuple(
     for k in range(256)
 )
 
+_Buffer = bytes | bytearray
 
-def apply_mask_python(data: bytes | bytearray, key: bytes, start: int = 0,
+
+def mask_small(data: _Buffer, key: bytes) -> bytes:
+    """``data`` XORed with the repeated ``key``: integer XOR, for small payloads."""
+    n = len(data)
+    return (int.from_bytes(data, "little")
+            ^ int.from_bytes((key * ((n >> 2) + 1))[:n], "little")).to_bytes(n, "little")
+
+
+def _lanes(data: _Buffer, key: bytes, start: int, stop: int) -> list[bytearray]:
+    """``data[start:stop]`` masked, as a list of 64 KiB blocks (translate lanes)."""
+    tables = _XOR_TABLES
+    t0, t1, t2, t3 = tables[key[0]], tables[key[1]], tables[key[2]], tables[key[3]]
+    blocks = []
+    with memoryview(data) as view:
+        for first in range(start, stop, _BLOCK):
+            block = bytearray(view[first:min(first + _BLOCK, stop)])
+            block[0::4] = block[0::4].translate(t0)
+            block[1::4] = block[1::4].translate(t1)
+            block[2::4] = block[2::4].translate(t2)
+            block[3::4] = block[3::4].translate(t3)
+            blocks.append(block)
+    return blocks
+
+
+def apply_mask_python(data: _Buffer, key: bytes, start: int = 0,
                       stop: int | None = None) -> bytes:
     """Return ``data[start:stop]`` XORed with the repeated 4-byte ``key`` (pure Python).
 
     Masking and unmasking are the same operation (RFC 6455 section 5.3).
-    ``start``/``stop`` let the parser unmask a payload in place in its
-    buffer without first copying it out.
+    ``start``/``stop`` let the parser unmask a payload in its buffer without
+    first copying it out.
     """
     if stop is None:
         stop = len(data)
-    n = stop - start
+    if stop - start <= _INT_XOR_MAX:
+        return mask_small(data[start:stop] if start or stop != len(data) else data, key)
+    return b"".join(_lanes(data, key, start, stop))
+
+
+def _unmask_buffer_python(buffer: bytearray, key: bytes) -> bytes:
+    n = len(buffer)
     if n <= _INT_XOR_MAX:
-        piece = data[start:stop] if start or stop != len(data) else data
-        repeated = (key * ((n >> 2) + 1))[:n]
-        return (int.from_bytes(piece, "little")
-                ^ int.from_bytes(repeated, "little")).to_bytes(n, "little")
-    # Lanes, block by block: a 64 KiB block and its lanes stay in the CPU
-    # cache and reuse small allocations; whole-payload lanes were ~1.5x
-    # slower at 1 MiB (benchmarks/masking.py). _BLOCK is a multiple of 4, so
-    # every block starts at key byte 0.
+        return mask_small(buffer, key)
+    # In place, 64 KiB at a time: a lane of a block is read, translated and
+    # written back; no block copies, no list, one final bytes().
     tables = _XOR_TABLES
     t0, t1, t2, t3 = tables[key[0]], tables[key[1]], tables[key[2]], tables[key[3]]
-    view = memoryview(data)
-    blocks = []
-    for first in range(start, stop, _BLOCK):
-        block = bytearray(view[first:min(first + _BLOCK, stop)])
-        block[0::4] = block[0::4].translate(t0)
-        block[1::4] = block[1::4].translate(t1)
-        block[2::4] = block[2::4].translate(t2)
-        block[3::4] = block[3::4].translate(t3)
-        blocks.append(block)
-    view.release()
-    return b"".join(blocks)
+    for first in range(0, n, _BLOCK):
+        stop = min(first + _BLOCK, n)
+        buffer[first:stop:4] = buffer[first:stop:4].translate(t0)
+        buffer[first + 1:stop:4] = buffer[first + 1:stop:4].translate(t1)
+        buffer[first + 2:stop:4] = buffer[first + 2:stop:4].translate(t2)
+        buffer[first + 3:stop:4] = buffer[first + 3:stop:4].translate(t3)
+    return bytes(buffer)
 
 
-_Masker = Callable[[bytes | bytearray, bytes, int, "int | None"], bytes]
+def _mask_frame_python(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+    n = len(payload)
+    if n <= _INT_XOR_MAX:
+        return prefix + mask_small(payload, key)
+    return b"".join([prefix, *_lanes(payload, key, 0, n)])
 
 
-def _load_accelerator() -> tuple[str | None, _Masker]:
-    """Pick the masking function: numpy for large payloads when available."""
+_Apply = Callable[[_Buffer, bytes, int, "int | None"], bytes]
+_Unmask = Callable[[bytearray, bytes], bytes]
+_MaskFrame = Callable[[bytes, bytes, bytes], bytes]
+
+
+def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
+    """Pick the implementations: the accelerators where they win, else pure Python."""
+    pure = (None, apply_mask_python, _unmask_buffer_python, _mask_frame_python)
     if os.environ.get("WSFRAME_NO_ACCEL"):
-        return None, apply_mask_python
-    try:
-        numpy = importlib.import_module("numpy")  # optional, looked up once
-    except ImportError:
-        return None, apply_mask_python
+        return pure
+    numpy: Any = _optional("numpy")
+    xormask: Any = _optional("wsaccel.xormask")
+    if numpy is None and xormask is None:
+        return pure
+    small_max = _WSACCEL_MAX if xormask is not None else _NUMPY_MIN
+    names = []
+    if numpy is not None:
+        names.append(f"numpy {numpy.__version__}")
+        frombuffer = numpy.frombuffer
+        uint32 = numpy.dtype("<u4")
+        bitwise_xor = numpy.bitwise_xor
 
-    frombuffer = numpy.frombuffer
-    uint32 = numpy.dtype("<u4")
-    pure = apply_mask_python
+        def big_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
+            words = (stop - start) >> 2
+            body: bytes = (frombuffer(data, uint32, words, start)
+                           ^ frombuffer(key, uint32)[0]).tobytes()
+            tail = start + (words << 2)
+            return body + mask_small(data[tail:stop], key) if tail < stop else body
 
-    def apply_mask_numpy(data: bytes | bytearray, key: bytes, start: int = 0,
-                         stop: int | None = None) -> bytes:
+        def big_unmask(buffer: bytearray, key: bytes) -> bytes:
+            words = len(buffer) >> 2
+            view = frombuffer(buffer, uint32, words)       # writable: XOR in place
+            bitwise_xor(view, frombuffer(key, uint32)[0], out=view)
+            del view
+            tail = words << 2
+            if tail < len(buffer):
+                buffer[tail:] = mask_small(buffer[tail:], key)
+            return bytes(buffer)
+
+        def big_frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+            words = len(payload) >> 2
+            body = frombuffer(payload, uint32, words) ^ frombuffer(key, uint32)[0]
+            tail = words << 2       # join() reads the array's buffer: one copy
+            return b"".join((prefix, body, mask_small(payload[tail:], key)))
+    else:   # wsaccel only: it is fast at every size, numpy is just faster when large
+        big_apply = big_unmask = big_frame = None  # type: ignore[assignment]
+    if xormask is not None:
+        names.append(f"wsaccel {importlib.metadata.version('wsaccel')}")
+        masker = xormask.XorMaskerSimple
+
+        def small_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
+            piece = data[start:stop] if start or stop != len(data) else data
+            return bytes(masker(key).process(piece))
+    else:
+        def small_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
+            return apply_mask_python(data, key, start, stop)
+
+    def apply(data: _Buffer, key: bytes, start: int = 0, stop: int | None = None) -> bytes:
         if stop is None:
             stop = len(data)
-        n = stop - start
-        if n < _NUMPY_MIN:
-            return pure(data, key, start, stop)
-        words = n >> 2
-        body: bytes = (frombuffer(data, uint32, words, start)
-                       ^ frombuffer(key, uint32)[0]).tobytes()
-        if n & 3:
-            return body + pure(data, key, start + (words << 2), stop)
-        return body
+        if stop - start < small_max or big_apply is None:
+            return small_apply(data, key, start, stop)
+        return big_apply(data, key, start, stop)
 
-    return f"numpy {numpy.__version__}", apply_mask_numpy
+    def unmask(buffer: bytearray, key: bytes) -> bytes:
+        if len(buffer) < small_max or big_unmask is None:
+            return small_apply(buffer, key, 0, len(buffer))
+        return big_unmask(buffer, key)
+
+    def frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+        if len(payload) < small_max or big_frame is None:
+            return prefix + small_apply(payload, key, 0, len(payload))
+        return big_frame(prefix, payload, key)
+
+    return " + ".join(names), apply, unmask, frame
 
 
-#: Name and version of the accelerator in use for large payloads, or None.
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+#: Names and versions of the accelerators in use (e.g. "numpy 2.4.6"), or None.
 ACCELERATOR: str | None
-ACCELERATOR, _apply = _load_accelerator()
+ACCELERATOR, _apply, _unmask, _mask_frame = _load()
 
 
-def apply_mask(data: bytes | bytearray, key: bytes, start: int = 0,
-               stop: int | None = None) -> bytes:
+def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame]]:
+    """The masking implementations, for tests and benchmarks.
+
+    ``"python"`` is always there; ``"accelerated"`` is what this process
+    uses when an accelerator is installed (and WSFRAME_NO_ACCEL is unset).
+    Each is ``(apply_mask, unmask_buffer, mask_frame)``.
+    """
+    found: dict[str, tuple[_Apply, _Unmask, _MaskFrame]] = {
+        "python": (apply_mask_python, _unmask_buffer_python, _mask_frame_python)}
+    if ACCELERATOR is not None:
+        found["accelerated"] = (_apply, _unmask, _mask_frame)
+    return found
+
+
+def apply_mask(data: _Buffer, key: bytes, start: int = 0, stop: int | None = None) -> bytes:
     """Return ``data[start:stop]`` XORed with the repeated 4-byte masking ``key``.
 
     Masking and unmasking are the same operation (RFC 6455 section 5.3). Uses
-    the optional accelerator for large payloads when one is installed.
+    an accelerator where one is installed and faster.
     """
     return _apply(data, key, start, stop)
+
+
+def unmask_buffer(buffer: bytearray, key: bytes) -> bytes:
+    """Unmask a whole buffered payload, reusing ``buffer`` (its content is lost)."""
+    return _unmask(buffer, key)
+
+
+def mask_frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+    """``prefix`` followed by ``payload`` masked with ``key``: a frame, built at once."""
+    return _mask_frame(prefix, payload, key)

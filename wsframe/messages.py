@@ -2,28 +2,36 @@
 
 Strategy
 --------
-`MessageReader` sits on a `FrameParser` in "parts" mode: the parser hands up
-the payload of a data frame as it arrives, already unmasked, instead of
-buffering whole frames. That single mechanism gives
+`MessageReader` is the `FrameDecoder` state machine (see decoder.py) with
+message-level answers to its hooks. The decoder owns the wire; the reader
+owns the message in progress. For each data frame that is not complete in
+the bytes at hand, the reader chooses how to receive it:
 
-* fail-fast UTF-8: each piece of a text message goes through an incremental
-  decoder at once, so a bad byte fails with 1007 even in the middle of a
-  frame whose end has not arrived (Autobahn 6.4.3/6.4.4);
-* size limits before buffering: the first part of a frame comes with the
-  frame's declared length, so a frame that would push the message over
-  ``max_message_size`` fails with 1009 before any of its payload is kept;
-* streaming: with ``stream=True`` the pieces are handed to the caller as
+* binary, not streaming, not compressed: whole. The decoder keeps the masked
+  bytes and unmasks them once, when the frame is complete; nothing needs
+  them earlier, and one large unmasking is far cheaper than many small ones.
+* text: in pieces, each unmasked as it arrives and checked by an incremental
+  UTF-8 validator at once, so a bad byte fails with 1007 even in the middle of
+  a frame whose end has not arrived (Autobahn 6.4.3/6.4.4). The message is
+  decoded once, whole, at its end.
+* compressed (an extension claims the message): in pieces, inflated as they
+  arrive within the size budget, so memory is bounded by the limit.
+* streaming (``stream=True``): in pieces, handed to the caller at once as
   `TextChunk` / `BinaryChunk` events and never accumulated.
 
-Reassembly appends each piece to one bytearray (amortised O(1) per byte, about
-one byte of memory per byte received, however small the fragments) and makes
-the message once at the end: linear, never quadratic. A whole,
-unfragmented message (the common case) skips all of that and is decoded
-straight from its frame.
+Size limits come before buffering: a frame's declared length is checked
+against ``max_message_size`` as soon as its header is complete (before its
+payload is kept), and the inflated size while inflating.
 
-After a Close frame the parser stops reading (state CLOSED): anything the peer
-sends after its Close is discarded without events or errors (RFC 6455 5.5.1;
-Autobahn 7.1.3-7.1.5).
+Reassembly of a fragmented message appends each piece to one bytearray
+(amortised O(1) per byte, about one byte of memory per byte received,
+however small the fragments) and makes the message once at the end. A
+whole, unfragmented message (the common case) skips all of that and is
+decoded straight from its frame.
+
+After a Close frame the decoder stops reading (state CLOSED): anything the
+peer sends after its Close is discarded without events or errors (RFC 6455
+5.5.1; Autobahn 7.1.3-7.1.5).
 
 `MessageWriter` is the sending side: messages and control frames in, bytes out,
 masked with a fresh key per frame for the client role (section 5.3).
@@ -32,16 +40,17 @@ masked with a fresh key per frame for the client role (section 5.3).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from .checks import check_count, check_extensions, check_role
 from .close_codes import CloseCode
+from .decoder import FrameDecoder, FrameHeader
 from .errors import ProtocolError, Violation
-from .frames import Frame, build_close, build_frame, parse_close_payload
+from .frames import build_close, build_frame
+from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
 from .opcodes import Opcode
-from .parser import FrameParser, _as_bytes, _Part, _then_raise
 from .roles import Role
 from .utf8 import Utf8Decoder, Utf8Error
 
@@ -164,7 +173,13 @@ Event: TypeAlias = (
 
 # -- reading --------------------------------------------------------------------
 
-class MessageReader:
+def _not_utf8(position: int, offset: int) -> ProtocolError:
+    """The 1007 for a text message whose byte ``position`` cannot be UTF-8 (8.1)."""
+    return ProtocolError(Violation.TEXT_NOT_UTF8,
+                         f"text message is not UTF-8 (byte {position})", offset)
+
+
+class MessageReader(FrameDecoder[Event]):
     """Turn received bytes into messages and control events, enforcing RFC 6455.
 
     Args:
@@ -202,202 +217,186 @@ class MessageReader:
             # Uncompressed, the message limit is checked from each frame's
             # declared length, before its payload is kept; that check alone
             # reports the right rule (MESSAGE_TOO_BIG).
-            parser_limit = max_frame_size if self._extensions else None
+            decoder_limit = max_frame_size if self._extensions else None
         else:
-            parser_limit = check_count("max_frame_size", max_frame_size)
+            decoder_limit = check_count("max_frame_size", max_frame_size)
         rsv = 0
         for extension in self._extensions:
             rsv |= extension.rsv_bits
-        self._parser = FrameParser(role, max_frame_size=parser_limit, extension_rsv=rsv)
-        self._parser._parts = True           # same package: parts mode
-        self._parser._stop_at_close = True
-        if not stream:
-            self._parser._whole_message = self._whole_message
-        self.role = role
+        super().__init__(role, max_frame_size=decoder_limit, extension_rsv=rsv,
+                         stop_at_close=True)
         self.max_message_size = max_message_size
         self.max_frame_size = max_frame_size
-        self.stream = stream
-        self._error: ProtocolError | None = None
-        self._closed = False
+        self.stream = bool(stream)
+        # A whole frame with FIN set and no message in progress is a whole
+        # message, decoded straight from its frame, unless streaming or an
+        # extension may transform it.
+        self._quick = not self.stream and not self._extensions
         # The data message in progress (fragmented, or a frame still arriving).
         self._opcode: Opcode | None = None   # TEXT or BINARY while in progress
-        self._size = 0                       # payload bytes so far (after inflating)
+        self._streamed = 0                   # stream=True: payload bytes delivered so far
         # The payload so far, in one bytearray: ~1 byte of memory per byte
         # received however small the fragments (a list of pieces would cost
         # ~40 bytes per piece, an amplification a peer could use).
         self._buffer = bytearray()
         self._utf8: Utf8Decoder | None = None
         self._incoming: IncomingMessage | None = None   # an extension's transform
+        # The frame being taken in pieces.
+        self._piece_offset = 0
+        self._piece_fin = False
+        self._plain_text = False    # an uncompressed text frame, not streamed
 
-    @property
-    def closed(self) -> bool:
-        """True once a Close frame was received; later bytes are ignored."""
-        return self._closed
+    # -- the decoder's hooks ----------------------------------------------------------
 
-    @property
-    def error(self) -> ProtocolError | None:
-        """The violation that made this reader terminal, or None."""
-        return self._error
-
-    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[Event]:
-        """Add received bytes; return an iterator over the events now complete."""
-        if self._error is not None:
-            raise self._error
-        items: list[Any] = []
-        parse_error = None
-        try:
-            self._parser._consume(_as_bytes(data), items)
-        except ProtocolError as exc:
-            parse_error = exc
-        events: list[Event] = []
-        try:
-            self._handle(items, events)
-        except ProtocolError as exc:
-            # A message-level violation in an earlier frame than the parser's.
-            parse_error = exc
-        if parse_error is not None:
-            self._error = parse_error
-            self._parser._error = parse_error
-            return _then_raise(events, parse_error)
-        return iter(events)
-
-    def _whole_message(self, opcode: Opcode, payload: bytes, offset: int) -> Event:
-        """A whole, unfragmented, uncompressed message: the common case.
-
-        Called by the parser's fast path for a small frame with FIN set that
-        starts a message (so no message is in progress), RSV bits clear.
-        """
-        limit = self.max_message_size
-        if limit is not None and len(payload) > limit:
-            raise self._too_big(len(payload), offset)
-        if opcode is Opcode.TEXT:
-            try:
-                return TextMessage(payload.decode())
-            except UnicodeDecodeError as exc:
-                raise ProtocolError(Violation.TEXT_NOT_UTF8,
-                                    f"text message is not UTF-8 (byte {exc.start})",
-                                    offset) from None
-        return BinaryMessage(payload)
-
-    def _handle(self, items: list[Any], events: list[Event]) -> None:
-        """Turn the parser's frames and parts into events (in wire order)."""
-        append = events.append
-        # ``idle``: no message in progress and not streaming, so a data frame
-        # with FIN set is a whole message. Only _data changes that.
-        stream = self.stream
-        idle = not stream and self._opcode is None
-        for item in items:
-            if item.__class__ is Frame:
-                frame = item
-                opcode = frame.opcode
-                if opcode >= 0x8:
-                    self._control(frame, append)
-                elif idle and frame.fin and not frame.rsv1:
-                    append(self._whole_message(opcode, frame.payload, frame.offset))
+    def _frame(self, first: FirstByte, payload: bytes, offset: int, out: list[Event]) -> None:
+        if first[5] == FrameKind.CONTROL:       # delivered at once, even between fragments
+            out.append(Ping(payload) if first[0] is Opcode.PING else Pong(payload))
+            return
+        if self._opcode is None:
+            if self._quick and first[1]:
+                # The common case: a whole, unfragmented, uncompressed message.
+                limit = self.max_message_size
+                if limit is not None and len(payload) > limit:
+                    raise self._too_big(len(payload), offset)
+                if first[0] is Opcode.TEXT:
+                    try:
+                        out.append(TextMessage(payload.decode()))
+                    except UnicodeDecodeError as exc:
+                        raise _not_utf8(exc.start, offset) from None
                 else:
-                    self._data(opcode, frame.rsv1, frame.offset, frame.payload,
-                               len(frame.payload), frame.fin, events)
-                    idle = not stream and self._opcode is None
-            elif item.__class__ is _Part:
-                part: _Part = item
-                header = part.frame
-                self._data(header.opcode, header.rsv1, header.offset, part.payload,
-                           part.length if part.first else 0, False, events)
-                idle = not stream and self._opcode is None
-            else:
-                append(item)        # an event built by _whole_message
+                    out.append(BinaryMessage(payload))
+                return
+            self._begin(first, offset)
+        self._data(payload, len(payload), first[1], offset, out)
 
-    def _control(self, frame: Frame, append: Callable[[Event], None]) -> None:
-        """A control frame: delivered at once, even between fragments (5.5)."""
-        opcode = frame.opcode
-        if opcode is Opcode.PING:
-            append(Ping(frame.payload))
-        elif opcode is Opcode.PONG:
-            append(Pong(frame.payload))
-        else:
-            code, reason = parse_close_payload(frame.payload, frame.offset)
-            self._closed = True
-            append(CloseReceived(code, reason))
+    def _close(self, code: int | None, reason: str, payload: bytes, offset: int,
+               out: list[Event]) -> None:
+        out.append(CloseReceived(code, reason))
+
+    def _start(self, header: FrameHeader, out: list[Event]) -> bool:
+        first = header.first
+        if self._opcode is None:
+            self._begin(first, header.offset)
+        self._piece_offset = header.offset
+        self._piece_fin = first.fin
+        self._plain_text = False
+        if self._incoming is not None:
+            return True         # inflated as it arrives, within the size budget
+        # Uncompressed: the declared length is known before the payload, so
+        # the limit is checked before anything is kept.
+        limit = self.max_message_size
+        if limit is not None and self._so_far() + header.length > limit:
+            raise self._too_big(self._so_far() + header.length, header.offset)
+        self._plain_text = not self.stream and self._utf8 is not None
+        return self.stream or self._utf8 is not None
+
+    def _piece(self, piece: bytes, last: bool, out: list[Event]) -> None:
+        if self._plain_text and not last:
+            # Fast path (a text frame arriving in many reads): validate, keep.
+            # ASCII with nothing pending is valid as it is (see Utf8Decoder).
+            utf8 = self._utf8
+            assert utf8 is not None
+            if utf8.pending or not piece.isascii():
+                self._validate(utf8, piece, False, self._piece_offset)
+            self._buffer += piece
+            return
+        self._data(piece, 0, last and self._piece_fin, self._piece_offset, out)
+
+    # -- messages ------------------------------------------------------------------------
+
+    def _begin(self, first: FirstByte, offset: int) -> None:
+        """The first frame of a data message (TEXT or BINARY, 5.4)."""
+        opcode = first.opcode
+        self._opcode = opcode
+        self._streamed = 0
+        self._buffer = bytearray()
+        self._utf8 = Utf8Decoder() if opcode is Opcode.TEXT else None
+        self._incoming = None
+        rsv = (first.rsv1 and RSV1) | (first.rsv2 and RSV2) | (first.rsv3 and RSV3)
+        for extension in self._extensions:
+            incoming = extension.incoming(opcode, rsv & extension.rsv_bits)
+            if incoming is not None:
+                self._incoming = incoming
+                break
+
+    def _validate(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int) -> None:
+        """Fail fast (1007) if the text so far, ``data`` included, cannot be UTF-8."""
+        try:
+            utf8.decode(data, final)
+        except Utf8Error as exc:
+            raise _not_utf8(len(self._buffer) + exc.position, offset) from None
+
+    def _so_far(self) -> int:
+        """Bytes of the message in progress so far (inflated, when compressed)."""
+        return self._streamed if self.stream else len(self._buffer)
 
     def _too_big(self, size: int, offset: int) -> ProtocolError:
         return ProtocolError(Violation.MESSAGE_TOO_BIG,
                              f"message of at least {size} bytes exceeds the limit of "
                              f"{self.max_message_size}", offset)
 
-    def _data(self, opcode: Opcode, rsv1: bool, offset: int, payload: bytes, declared: int,
-              message_end: bool, events: list[Event]) -> None:
-        """The general path: a piece of a data message.
+    def _data(self, payload: bytes, declared: int, message_end: bool, offset: int,
+              out: list[Event]) -> None:
+        """A piece of the data message in progress.
 
-        ``declared`` is the length of a frame whose header just arrived (0 for
-        later pieces of that frame); ``message_end`` says whether this piece
-        ends its message.
+        ``declared`` is the length of a frame about to be kept whole (0 for a
+        piece whose frame was checked at its header); ``message_end`` says
+        whether this piece ends the message.
         """
-        if self._opcode is None:                       # first piece of a message
-            self._opcode = opcode                      # TEXT or BINARY (5.4)
-            self._size = 0
-            self._buffer = bytearray()
-            self._utf8 = Utf8Decoder() if opcode is Opcode.TEXT else None
-            self._incoming = None
-            if rsv1 or self._extensions:
-                self._incoming = self._start_incoming(opcode, rsv1)
         incoming = self._incoming
         limit = self.max_message_size
+        so_far = self._so_far()
         if incoming is None:
-            # Uncompressed: the declared frame length is known before the
-            # payload, so the limit is checked before anything is kept.
-            if declared and limit is not None and self._size + declared > limit:
-                raise self._too_big(self._size + declared, offset)
+            if declared and limit is not None and so_far + declared > limit:
+                raise self._too_big(so_far + declared, offset)
             data = payload
         else:
             # Compressed: the limit applies to the inflated size, enforced by
             # the extension while inflating (it never inflates past it).
-            room = None if limit is None else limit - self._size
+            room = None if limit is None else limit - so_far
             try:
                 data = incoming.feed(payload, message_end, room)
             except ProtocolError as exc:
-                raise ProtocolError(exc.violation, exc.reason, offset) from None
+                raise exc.at(offset) from None
             if room is not None and len(data) > room:
-                raise self._too_big(self._size + len(data), offset)
-        self._size += len(data)
-        if self._utf8 is not None:
-            try:
-                text = self._utf8.decode(data, message_end)
-            except Utf8Error as exc:
-                if self.stream and exc.valid_text:
-                    # Deliver what was valid before the bad byte, as a split
-                    # stream would have: same events however bytes arrive.
-                    events.append(TextChunk(exc.valid_text, False))
-                raise ProtocolError(Violation.TEXT_NOT_UTF8,
-                                    f"text message is not UTF-8 (byte {exc.position})",
-                                    offset) from None
-            if self.stream:
+                raise self._too_big(so_far + len(data), offset)
+        utf8 = self._utf8
+        if self.stream:
+            if utf8 is not None:
+                try:
+                    text = utf8.decode(data, message_end)
+                except Utf8Error as exc:
+                    if exc.valid_text:
+                        # Deliver what was valid before the bad byte, as a split
+                        # stream would have: same events however bytes arrive.
+                        out.append(TextChunk(exc.valid_text, False))
+                    raise _not_utf8(so_far + exc.position, offset) from None
                 if text or message_end:
-                    events.append(TextChunk(text, message_end))
-            else:
-                # Validated as it arrived; decoded once, whole, at the end.
-                self._buffer += data
-                if message_end:
-                    events.append(TextMessage(self._buffer.decode("utf-8")))
-        elif self.stream:
-            if data or message_end:
-                events.append(BinaryChunk(data, message_end))
+                    out.append(TextChunk(text, message_end))
+            elif data or message_end:
+                out.append(BinaryChunk(data, message_end))
+            self._streamed += len(data)
         else:
-            self._buffer += data
-            if message_end:
-                events.append(BinaryMessage(bytes(self._buffer)))
+            if utf8 is not None and (utf8.pending or not data.isascii()):
+                self._validate(utf8, data, message_end, offset)   # decoded once, at the end
+            if not message_end:
+                self._buffer += data
+            else:
+                buffer = self._buffer
+                if buffer:
+                    buffer += data
+                    whole: bytes | bytearray = buffer
+                else:
+                    whole = data        # one frame, or one piece: no copy
+                if utf8 is not None:
+                    out.append(TextMessage(whole.decode("utf-8")))
+                else:
+                    out.append(BinaryMessage(bytes(whole)))
         if message_end:
             self._opcode = None
             self._buffer = bytearray()
             self._utf8 = None
             self._incoming = None
-
-    def _start_incoming(self, opcode: Opcode, rsv1: bool) -> IncomingMessage | None:
-        """Ask the extensions whether they transform this message."""
-        for extension in self._extensions:
-            incoming = extension.incoming(opcode, rsv1)
-            if incoming is not None:
-                return incoming
-        return None
 
 
 # -- writing --------------------------------------------------------------------
@@ -449,21 +448,28 @@ class MessageWriter:
                 fragment_size, int) or fragment_size < 1):
             raise ValueError(f"fragment_size must be a positive int or None, not "
                              f"{fragment_size!r}")
-        rsv1 = False
+        rsv = 0
         for extension in self._extensions:
             transformed = extension.outgoing(opcode, payload)
             if transformed is not None:
-                payload, rsv1 = transformed, True
+                payload, rsv = transformed, extension.rsv_bits
                 break
+        # Data frames built here are valid by construction (text comes from a
+        # str, RSV bits from a negotiated extension): validate=False skips
+        # re-checking, e.g. decoding the UTF-8 just encoded.
+        rsv1, rsv2, rsv3 = bool(rsv & RSV1), bool(rsv & RSV2), bool(rsv & RSV3)
         if fragment_size is None or len(payload) <= fragment_size:
-            return build_frame(opcode, payload, rsv1=rsv1, mask=self._key())
+            return build_frame(opcode, payload, rsv1=rsv1, rsv2=rsv2, rsv3=rsv3,
+                               mask=self._key(), validate=False)
         frames = []
         last = len(payload) - fragment_size
         for start in range(0, len(payload), fragment_size):
+            first = start == 0
             frames.append(build_frame(
-                opcode if start == 0 else Opcode.CONTINUATION,
+                opcode if first else Opcode.CONTINUATION,
                 payload[start:start + fragment_size], fin=start >= last,
-                rsv1=rsv1 and start == 0, mask=self._key()))
+                rsv1=rsv1 and first, rsv2=rsv2 and first, rsv3=rsv3 and first,
+                mask=self._key(), validate=False))
         return b"".join(frames)
 
     def text(self, text: str, *, fragment_size: int | None = None) -> bytes:

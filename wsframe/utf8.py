@@ -27,12 +27,14 @@ _IncrementalDecoder = codecs.getincrementaldecoder("utf-8")
 class Utf8Error(ValueError):
     """The bytes fed so far cannot be (the start of) valid UTF-8.
 
-    ``position`` is the index, counted from the first byte fed to the
-    decoder, of the sequence found invalid.
+    ``position`` is the index of the first byte of the invalid sequence,
+    counted from the start of the piece just fed: negative when that sequence
+    began in an earlier piece (its bytes were pending). The caller, which
+    knows how many bytes came before the piece, adds them.
     """
 
     def __init__(self, position: int, valid_text: str = "") -> None:
-        super().__init__(f"invalid UTF-8 at byte {position}")
+        super().__init__(f"invalid UTF-8 at byte {position} of the piece")
         self.position = position
         #: The characters of the failing piece that were complete and valid
         #: before the error (a streaming reader still delivers them).
@@ -67,13 +69,19 @@ def _cannot_complete(pending: bytes) -> bool:
 
 
 class Utf8Decoder:
-    """Decode a text message piece by piece, failing at the first bad byte."""
+    """Decode a text message piece by piece, failing at the first bad byte.
 
-    __slots__ = ("_consumed", "_decoder")
+    ``pending`` is True while the bytes so far end inside a character. When
+    it is False, a piece of ASCII bytes (``data.isascii()``, one C call) is
+    valid as it is and leaves nothing pending: a caller that only validates
+    may skip `decode` for it.
+    """
+
+    __slots__ = ("_decoder", "pending")
 
     def __init__(self) -> None:
         self._decoder = _IncrementalDecoder("strict")
-        self._consumed = 0
+        self.pending = False
 
     def decode(self, data: bytes, final: bool = False) -> str:
         """Decode the next piece; ``final`` marks the end of the message.
@@ -89,11 +97,13 @@ class Utf8Decoder:
             # everything before it is whole, valid characters.
             held = self._decoder.getstate()[0]
             valid = (held + data)[:exc.start].decode("utf-8")
-            raise Utf8Error(self._consumed - len(held) + exc.start, valid) from None
-        self._consumed += len(data)
+            raise Utf8Error(exc.start - len(held), valid) from None
         # Only a piece ending in a non-ASCII byte can leave bytes pending.
         if not final and data and data[-1] & 0x80:
             pending = self._decoder.getstate()[0]
+            self.pending = bool(pending)
             if pending and _cannot_complete(pending):
-                raise Utf8Error(self._consumed - len(pending), text)
+                raise Utf8Error(len(data) - len(pending), text)
+        elif data or final:
+            self.pending = False
         return text

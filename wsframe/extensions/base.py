@@ -2,11 +2,15 @@
 
 RFC 6455 section 5.2 reserves RSV1-3 for extensions; a frame with an RSV bit
 that no negotiated extension defines is a protocol violation (1002). An
-extension here declares the bits it owns (``rsv_bits``); the parser accepts
-them only on the first frame of a message (the shape RFC 7692 defines for
-permessage-deflate) and keeps rejecting them everywhere else. The message
-layer then asks the extension to transform each message's payload on the way
-in (`incoming`) and out (`outgoing`). With no extension, none of this code runs.
+extension here declares the bits it owns (``rsv_bits``: any of RSV1, RSV2,
+RSV3); the decoder accepts them only on the first frame of a message (the
+shape RFC 7692 defines for permessage-deflate) and keeps rejecting them
+everywhere else. The message layer then asks each extension, in order, about
+each message: on the way in, `incoming` gets the first frame's RSV bits that
+this extension owns and may return a transform; on the way out, `outgoing`
+may transform the payload, and the writer then sets all of the extension's
+``rsv_bits`` on the message's first frame. With no extension, none of this
+code runs.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ class IncomingMessage(Protocol):
         no limit). An implementation must not produce much more than that: it
         returns at most ``limit + 1`` bytes so the caller can detect the excess
         without the whole output ever being allocated. Raises ProtocolError
-        (e.g. 1007) for undecodable input.
+        (e.g. 1007) for undecodable input, without an offset: the message
+        layer attaches the frame's (`ProtocolError.at`).
         """
         ...
 
@@ -39,11 +44,13 @@ class Extension(Protocol):
     #: RSV bits this extension owns: 0x40 (RSV1), 0x20 (RSV2), 0x10 (RSV3).
     rsv_bits: int
 
-    def incoming(self, opcode: Opcode, rsv1: bool) -> IncomingMessage | None:
-        """Start receiving a TEXT or BINARY message whose first frame had these
-        bits; return a transform, or None to take the payload as it is."""
+    def incoming(self, opcode: Opcode, rsv: int) -> IncomingMessage | None:
+        """Start receiving a TEXT or BINARY message. ``rsv`` holds the RSV bits
+        of its first frame that this extension owns (``rsv & rsv_bits``).
+        Return a transform, or None to leave the message to later extensions."""
         ...
 
     def outgoing(self, opcode: Opcode, payload: bytes) -> bytes | None:
-        """Transform a message to send; None leaves it untouched (and RSV1 clear)."""
+        """Transform a message to send; the writer then sets ``rsv_bits`` on its
+        first frame. None leaves it untouched (and the bits clear)."""
         ...

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from ..checks import check_role
 from ..errors import ProtocolError, Violation
 from ..handshake import HandshakeError, parse_extensions
+from ..header import RSV1
 from ..opcodes import Opcode
 from ..roles import Role
 
@@ -268,7 +269,7 @@ class PerMessageDeflate:
             zlib's default is 6.
     """
 
-    rsv_bits = 0x40
+    rsv_bits = RSV1
 
     def __init__(self, role: Role, params: DeflateParams | None = None, *,
                  compress_level: int = 6) -> None:
@@ -307,9 +308,9 @@ class PerMessageDeflate:
 
     # -- the Extension interface --------------------------------------------------
 
-    def incoming(self, opcode: Opcode, rsv1: bool) -> _Inflate | None:
+    def incoming(self, opcode: Opcode, rsv: int) -> _Inflate | None:
         """A message whose first frame has RSV1 set is compressed (RFC 7692 6)."""
-        return _Inflate(self) if rsv1 else None
+        return _Inflate(self) if rsv & RSV1 else None
 
     def outgoing(self, opcode: Opcode, payload: bytes) -> bytes:
         """Compress a message to send (RFC 7692 7.2.1); RSV1 goes on its first frame."""
@@ -336,7 +337,7 @@ class PerMessageDeflate:
                 out = decompressor.decompress(data, limit + 1)
         except zlib.error as exc:
             raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
-                                f"compressed data does not inflate: {exc}", 0) from None
+                                f"compressed data does not inflate: {exc}") from None
         if final:
             if decompressor.eof:
                 # The sender ended the DEFLATE stream (a BFINAL block, RFC
