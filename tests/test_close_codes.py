@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -150,6 +151,10 @@ def test_backoff_rejects_bad_settings(kwargs: dict[str, object], error: type) ->
         Backoff(**kwargs)  # type: ignore[arg-type]
 
 
-def test_advice_gives_a_fresh_backoff() -> None:
+def test_advice_gives_a_backoff_that_follows_the_close_code() -> None:
     backoff = reconnect_advice(1013).backoff(jitter="none")
     assert [next(backoff) for _ in range(3)] == [1, 2, 4]
+    assert list(itertools.islice(reconnect_advice(1001).backoff(), 3)) != []   # maybe: allowed
+    # After 1002 (a broken peer) or 1000 (done), the backoff never yields a retry.
+    assert list(reconnect_advice(1002).backoff()) == []
+    assert list(reconnect_advice(1000).backoff(jitter="none")) == []

@@ -279,17 +279,19 @@ def test_writer_refuses_data_after_close_and_bad_input() -> None:
     with pytest.raises(RuntimeError, match="after a Close frame"):
         writer.close(1000)
     fresh = MessageWriter(Role.SERVER)
-    with pytest.raises(TypeError, match="takes str"):
+    with pytest.raises(TypeError, match="text must be str, not bytes"):
         fresh.text(b"bytes")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="takes bytes"):
+    with pytest.raises(TypeError, match="data must be bytes, bytearray or memoryview, not str"):
         fresh.binary("text")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="fragment_size"):
+    with pytest.raises(ValueError, match="fragment_size must be an int >= 1 or None, not 0"):
         fresh.text("x", fragment_size=0)
+    with pytest.raises(ValueError, match="character 1 is a lone surrogate"):
+        fresh.text("x\ud800")
     with pytest.raises(ValueError, match="must not be sent"):
         fresh.close(1005)
     with pytest.raises(ValueError, match="at most 125"):
         fresh.ping(b"x" * 126)
-    with pytest.raises(ValueError, match="not 4"):
+    with pytest.raises(ValueError, match="mask_source returned b'abc', not 4 bytes"):
         MessageWriter(Role.CLIENT, mask_source=lambda n: b"abc").text("x")
     with pytest.raises(TypeError, match="Role"):
         MessageWriter("client")  # type: ignore[arg-type]

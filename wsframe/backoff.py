@@ -135,9 +135,16 @@ class ReconnectAdvice:
     reconnect: bool | None
     summary: str
 
-    def backoff(self, **kwargs: object) -> Backoff:
-        """A fresh `Backoff` for the retries (keyword arguments as `Backoff`)."""
-        return Backoff(**kwargs)  # type: ignore[arg-type]
+    def backoff(self, initial: float = 1.0, factor: float = 2.0, max_delay: float = 60.0,
+                jitter: str = "full", random: Callable[[], float] = _random.random) -> Backoff:
+        """A fresh `Backoff` for the retries this advice allows (arguments as `Backoff`).
+
+        When the advice is not to reconnect (1000, 1002, 1003, 1007-1010...),
+        the backoff yields no delay at all: ``for delay in advice.backoff():``
+        then never retries.
+        """
+        return Backoff(initial, factor, max_delay, jitter, random,
+                       max_attempts=None if self.reconnect is not False else 0)
 
 
 def reconnect_advice(close_code: int | None) -> ReconnectAdvice:

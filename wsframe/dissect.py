@@ -27,6 +27,7 @@ from typing import Any
 from .close_codes import explain
 from .errors import ProtocolError, Violation
 from .frames import Frame, build_close, parse_close_payload
+from .header import OPCODES
 from .masking import apply_mask
 from .messages import FOLLOW_MESSAGE_LIMIT, BinaryMessage, Event, MessageReader, TextMessage
 from .opcodes import Opcode
@@ -45,8 +46,6 @@ EXAMPLE_CLIENT_KEY = bytes.fromhex("1a2b3c4d")
 _HEAD = 14
 #: Payload bytes shown before and after unmasking.
 _PREVIEW = 24
-
-_OPCODE_NAMES = {op.value: op.name for op in Opcode}
 
 
 def plural(count: int, word: str) -> str:
@@ -117,7 +116,8 @@ def describe_fields(raw: bytes, role: Role) -> list[str]:
     out = []
     for name, width, value in header_fields(raw):
         if name == "opcode":
-            meaning = _OPCODE_NAMES.get(value, "reserved")
+            known = OPCODES.get(value)
+            meaning = known.name if known is not None else "reserved"
             out.append(f"opcode={value:04b} (0x{value:X}, {meaning})")
         elif name == "MASK":
             expected = "as a server expects" if role is Role.SERVER else "as a client expects"

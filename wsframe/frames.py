@@ -35,7 +35,7 @@ from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
 from .masking import mask_frame, mask_small
 from .opcodes import Opcode
 
-__all__ = ["Frame", "build_frame", "build_close", "parse_close_payload"]
+__all__ = ["Frame", "build_close", "build_frame", "encode_frame", "parse_close_payload"]
 
 _U16 = Struct("!H")
 _B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
@@ -164,22 +164,32 @@ def build_frame(opcode: Opcode | int, payload: bytes = b"", *, fin: bool = True,
         if not isinstance(payload, (bytes, bytearray, memoryview)):
             raise TypeError(f"payload must be bytes, not {type(payload).__name__}")
         payload = bytes(payload)
-    n = len(payload)
     first = (0x80 if fin else 0) | (RSV1 if rsv1 else 0) | (
         RSV2 if rsv2 else 0) | (RSV3 if rsv3 else 0) | op
     if validate:
         _check_frame(first, payload)
+    if mask is not None and (mask.__class__ is not bytes or len(mask) != 4):
+        if not isinstance(mask, (bytes, bytearray)) or len(mask) != 4:
+            raise ValueError(
+                f"mask must be a 4-byte masking key or None, not {mask!r} (RFC 6455 5.3)")
+        mask = bytes(mask)
+    return encode_frame(first, payload, mask)
+
+
+def encode_frame(first: int, payload: bytes, mask: bytes | None) -> bytes:
+    """The bytes of a frame whose first header byte is ``first``: no checks at all.
+
+    The one encoder behind `build_frame` (which checks its arguments first)
+    and `MessageWriter` (which only builds valid frames): the minimal length
+    encoding (5.2), then the masking key and the masked payload (5.3).
+    """
+    n = len(payload)
     if mask is None:
         if n < 126:
             return bytes((first, n)) + payload
         if n < 65536:
             return _B_B_H.pack(first, 126, n) + payload
         return _B_B_Q.pack(first, 127, n) + payload
-    if mask.__class__ is not bytes or len(mask) != 4:
-        if not isinstance(mask, (bytes, bytearray)) or len(mask) != 4:
-            raise ValueError(
-                f"mask must be a 4-byte masking key or None, not {mask!r} (RFC 6455 5.3)")
-        mask = bytes(mask)
     if n < 126:
         # Small frames (the common case): integer XOR.
         return bytes((first, 0x80 | n)) + mask + mask_small(payload, mask)

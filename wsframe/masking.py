@@ -21,8 +21,10 @@ Memory traffic matters as much as arithmetic: on a virtual machine a fresh
 page costs a few microseconds to fault in, more than unmasking it. So the
 receive path unmasks a frame it buffered *in place* in its own buffer
 (`unmask_buffer`: no block copies, one final ``bytes``), and the send path
-masks straight into the frame it returns (`mask_frame`: header and payload
-joined once).
+masks into the frame it returns with one copy (`mask_frame`: header and
+payload joined once; with numpy, the XOR of a payload of 128 KiB to 16 MiB
+goes into a scratch array that each thread reuses, so that a large frame
+touches fresh memory once, not twice).
 
 Optional accelerators, detected here and only here (``WSFRAME_NO_ACCEL=1``
 turns them off; the pure-Python path is always there and the same tests run
@@ -37,8 +39,9 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
+import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "implementations", "mask_frame",
            "mask_small", "unmask_buffer"]
@@ -50,6 +53,10 @@ _BLOCK = 65536          # a multiple of 4: every block starts at key byte 0
 # With accelerators: wsaccel below _WSACCEL_MAX, numpy from _NUMPY_MIN.
 _WSACCEL_MAX = 2048
 _NUMPY_MIN = 512
+# The send path XORs payloads from _SCRATCH_MIN to _SCRATCH_MAX bytes into one
+# scratch array per thread (below, fresh arrays are cheap: malloc reuses them).
+_SCRATCH_MIN = 128 * 1024
+_SCRATCH_MAX = 16 * 2**20
 
 _IDENTITY = int.from_bytes(bytes(range(256)), "big")
 # _XOR_TABLES[k] maps every byte b to b ^ k: a translate table per key byte.
@@ -123,7 +130,11 @@ def _mask_frame_python(prefix: bytes, payload: bytes, key: bytes) -> bytes:
     return b"".join([prefix, *_lanes(payload, key, 0, n)])
 
 
-_Apply = Callable[[_Buffer, bytes, int, "int | None"], bytes]
+class _Apply(Protocol):
+    def __call__(self, data: _Buffer, key: bytes, start: int = 0,
+                 stop: int | None = None) -> bytes: ...
+
+
 _Unmask = Callable[[bytearray, bytes], bytes]
 _MaskFrame = Callable[[bytes, bytes, bytes], bytes]
 
@@ -137,67 +148,92 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
     xormask: Any = _optional("wsaccel.xormask")
     if numpy is None and xormask is None:
         return pure
-    small_max = _WSACCEL_MAX if xormask is not None else _NUMPY_MIN
     names = []
-    if numpy is not None:
-        names.append(f"numpy {numpy.__version__}")
-        frombuffer = numpy.frombuffer
-        uint32 = numpy.dtype("<u4")
-        bitwise_xor = numpy.bitwise_xor
-
-        def big_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
-            words = (stop - start) >> 2
-            body: bytes = (frombuffer(data, uint32, words, start)
-                           ^ frombuffer(key, uint32)[0]).tobytes()
-            tail = start + (words << 2)
-            return body + mask_small(data[tail:stop], key) if tail < stop else body
-
-        def big_unmask(buffer: bytearray, key: bytes) -> bytes:
-            words = len(buffer) >> 2
-            view = frombuffer(buffer, uint32, words)       # writable: XOR in place
-            bitwise_xor(view, frombuffer(key, uint32)[0], out=view)
-            del view
-            tail = words << 2
-            if tail < len(buffer):
-                buffer[tail:] = mask_small(buffer[tail:], key)
-            return bytes(buffer)
-
-        def big_frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
-            words = len(payload) >> 2
-            body = frombuffer(payload, uint32, words) ^ frombuffer(key, uint32)[0]
-            tail = words << 2       # join() reads the array's buffer: one copy
-            return b"".join((prefix, body, mask_small(payload[tail:], key)))
-    else:   # wsaccel only: it is fast at every size, numpy is just faster when large
-        big_apply = big_unmask = big_frame = None  # type: ignore[assignment]
+    # Below small_max bytes: wsaccel's C loop (or pure Python); from there, numpy.
+    small_max = _WSACCEL_MAX if xormask is not None else _NUMPY_MIN
     if xormask is not None:
         names.append(f"wsaccel {importlib.metadata.version('wsaccel')}")
         masker = xormask.XorMaskerSimple
 
-        def small_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
-            piece = data[start:stop] if start or stop != len(data) else data
-            return bytes(masker(key).process(piece))
+        def small(data: _Buffer, key: bytes) -> bytes:
+            return bytes(masker(key).process(data))
     else:
-        def small_apply(data: _Buffer, key: bytes, start: int, stop: int) -> bytes:
-            return apply_mask_python(data, key, start, stop)
+        small = apply_mask_python
+    if numpy is None:       # wsaccel only: its C loop at every size
+        def apply_wsaccel(data: _Buffer, key: bytes, start: int = 0,
+                          stop: int | None = None) -> bytes:
+            """Mask ``data[start:stop]`` with wsaccel."""
+            return small(data[start:stop] if start or stop is not None else data, key)
 
-    def apply(data: _Buffer, key: bytes, start: int = 0, stop: int | None = None) -> bytes:
+        def unmask_wsaccel(buffer: bytearray, key: bytes) -> bytes:
+            """Unmask a buffered payload with wsaccel."""
+            return small(buffer, key)
+
+        def frame_wsaccel(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+            """A frame, its payload masked with wsaccel."""
+            return prefix + small(payload, key)
+
+        return names[0], apply_wsaccel, unmask_wsaccel, frame_wsaccel
+
+    names.insert(0, f"numpy {numpy.__version__}")
+    frombuffer = numpy.frombuffer
+    uint32 = numpy.dtype("<u4")
+    bitwise_xor = numpy.bitwise_xor
+
+    def apply_numpy(data: _Buffer, key: bytes, start: int = 0,
+                    stop: int | None = None) -> bytes:
+        """Mask ``data[start:stop]``: numpy XORs 32-bit words of large payloads."""
         if stop is None:
             stop = len(data)
-        if stop - start < small_max or big_apply is None:
-            return small_apply(data, key, start, stop)
-        return big_apply(data, key, start, stop)
+        if stop - start < small_max:
+            return small(data[start:stop] if start or stop != len(data) else data, key)
+        words = (stop - start) >> 2
+        body: bytes = (frombuffer(data, uint32, words, start)
+                       ^ int.from_bytes(key, "little")).tobytes()
+        tail = start + (words << 2)
+        return body + mask_small(data[tail:stop], key) if tail < stop else body
 
-    def unmask(buffer: bytearray, key: bytes) -> bytes:
-        if len(buffer) < small_max or big_unmask is None:
-            return small_apply(buffer, key, 0, len(buffer))
-        return big_unmask(buffer, key)
+    def unmask_numpy(buffer: bytearray, key: bytes) -> bytes:
+        """Unmask a buffered payload: numpy XORs it in place, word by word."""
+        n = len(buffer)
+        if n < small_max:
+            return small(buffer, key)
+        words = n >> 2
+        view = frombuffer(buffer, uint32, words)       # writable: XOR in place
+        bitwise_xor(view, int.from_bytes(key, "little"), out=view)
+        del view
+        if n & 3:
+            buffer[words << 2:] = mask_small(buffer[words << 2:], key)
+        return bytes(buffer)
 
-    def frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
-        if len(payload) < small_max or big_frame is None:
-            return prefix + small_apply(payload, key, 0, len(payload))
-        return big_frame(prefix, payload, key)
+    scratch = threading.local()
 
-    return " + ".join(names), apply, unmask, frame
+    def frame_numpy(prefix: bytes, payload: bytes, key: bytes) -> bytes:
+        """A frame: numpy XORs the payload into a reused per-thread scratch array,
+        and join() copies it after the prefix once."""
+        n = len(payload)
+        if n < small_max:
+            return prefix + small(payload, key)
+        words = n >> 2
+        if n < _SCRATCH_MIN:    # small arrays come from malloc's free lists: cheap
+            body = frombuffer(payload, uint32, words) ^ int.from_bytes(key, "little")
+        else:
+            # Large: the scratch array is reused (up to _SCRATCH_MAX), so only
+            # the frame itself is fresh memory; a new array per call costs more
+            # in page faults than the XOR (1 MiB: ~16x slower, benchmarks/bench.py).
+            array = getattr(scratch, "array", None)
+            if array is None or len(array) < words:
+                array = numpy.empty(words, uint32)
+                if n <= _SCRATCH_MAX:
+                    scratch.array = array
+            body = array[:words]
+            bitwise_xor(frombuffer(payload, uint32, words), int.from_bytes(key, "little"),
+                        out=body)
+        if n & 3:
+            return b"".join((prefix, body, mask_small(payload[words << 2:], key)))
+        return b"".join((prefix, body))
+
+    return " + ".join(names), apply_numpy, unmask_numpy, frame_numpy
 
 
 def _optional(name: str) -> Any:
@@ -209,7 +245,17 @@ def _optional(name: str) -> Any:
 
 #: Names and versions of the accelerators in use (e.g. "numpy 2.4.6"), or None.
 ACCELERATOR: str | None
-ACCELERATOR, _apply, _unmask, _mask_frame = _load()
+#: ``apply_mask(data, key, start=0, stop=None)``: ``data[start:stop]`` XORed with
+#: the repeated 4-byte masking ``key`` (masking and unmasking are the same
+#: operation, RFC 6455 5.3), with an accelerator where one is installed and faster.
+apply_mask: _Apply
+#: ``unmask_buffer(buffer, key)``: a whole buffered payload, unmasked, as bytes;
+#: ``buffer`` is reused (its content is lost).
+unmask_buffer: _Unmask
+#: ``mask_frame(prefix, payload, key)``: ``prefix`` followed by ``payload``
+#: masked with ``key``: a frame, built at once.
+mask_frame: _MaskFrame
+ACCELERATOR, apply_mask, unmask_buffer, mask_frame = _load()
 
 
 def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame]]:
@@ -222,24 +268,6 @@ def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame]]:
     found: dict[str, tuple[_Apply, _Unmask, _MaskFrame]] = {
         "python": (apply_mask_python, _unmask_buffer_python, _mask_frame_python)}
     if ACCELERATOR is not None:
-        found["accelerated"] = (_apply, _unmask, _mask_frame)
+        found["accelerated"] = (apply_mask, unmask_buffer, mask_frame)
     return found
 
-
-def apply_mask(data: _Buffer, key: bytes, start: int = 0, stop: int | None = None) -> bytes:
-    """Return ``data[start:stop]`` XORed with the repeated 4-byte masking ``key``.
-
-    Masking and unmasking are the same operation (RFC 6455 section 5.3). Uses
-    an accelerator where one is installed and faster.
-    """
-    return _apply(data, key, start, stop)
-
-
-def unmask_buffer(buffer: bytearray, key: bytes) -> bytes:
-    """Unmask a whole buffered payload, reusing ``buffer`` (its content is lost)."""
-    return _unmask(buffer, key)
-
-
-def mask_frame(prefix: bytes, payload: bytes, key: bytes) -> bytes:
-    """``prefix`` followed by ``payload`` masked with ``key``: a frame, built at once."""
-    return _mask_frame(prefix, payload, key)
