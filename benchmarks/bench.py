@@ -18,6 +18,13 @@ speedups loaded, as installed from PyPI) is the anchor.
 The "masking ceiling" at a size is what one call of wsframe's pure-Python
 `apply_mask_python` on one buffer of that size achieves, measured in the same
 run: the most a pure-Python receiver that must unmask every byte can do.
+
+glibc's malloc is told (GLIBC_TUNABLES, set by re-running itself) to keep
+freed memory instead of returning it to the OS. On this virtual machine a
+page fault costs microseconds, so otherwise whether a 1 MiB buffer is fresh
+memory or reused decides a large-message row more than any contender's code,
+and changes from one run to the next. Every contender runs under the same
+setting.
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967295"
+if os.environ.get("GLIBC_TUNABLES") != TUNABLES:    # see the module documentation
+    os.execve(sys.executable, [sys.executable, *sys.argv],
+              {**os.environ, "GLIBC_TUNABLES": TUNABLES})
 
 ACCELERATED = "--accelerated" in sys.argv
 if not ACCELERATED:
@@ -336,7 +348,8 @@ def main() -> int:
     print(f"wsframe {wsframe.__version__}, websockets {websockets.__version__} "
           f"({websockets_speedups()}), wsproto {wsproto.__version__}")
     print(f"best of {rounds} interleaved rounds{' (quick mode)' if quick else ''}; "
-          "wsframe in pure Python unless a row says otherwise\n")
+          "wsframe in pure Python unless a row says otherwise; GLIBC_TUNABLES="
+          f"{TUNABLES}\n")
     targets = Targets()
     table = Table()
 
@@ -409,7 +422,7 @@ def main() -> int:
                 build_frame(Opcode.TEXT, payload, mask=os.urandom(4) if masked else None)
             return count
 
-        def wsframe_writer(writer: MessageWriter = writer) -> int:
+        def wsframe_writer(writer: MessageWriter = writer, text: str = text) -> int:
             for _ in range(count):
                 writer.text(text)
             return count
@@ -420,7 +433,7 @@ def main() -> int:
                     mask=masked, extensions=[])
             return count
 
-        def wsproto_send(client: FrameProtocol = client) -> int:
+        def wsproto_send(client: FrameProtocol = client, text: str = text) -> int:
             for _ in range(count):
                 client.send_data(text)
             return count
