@@ -48,6 +48,7 @@ from .checks import check_bytes, check_count, check_extensions, check_role
 from .close_codes import CloseCode
 from .decoder import FrameDecoder, FrameHeader
 from .errors import ProtocolError, Violation
+from .extensions.base import TransformError
 from .frames import build_close, build_frame, encode_frame
 from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
 from .opcodes import Opcode
@@ -352,17 +353,34 @@ class MessageReader(FrameDecoder[Event]):
         if incoming is None:
             if declared and limit is not None and so_far + declared > limit:
                 raise self._too_big(so_far + declared, offset)
-            data = payload
-        else:
-            # Compressed: the limit applies to the inflated size, enforced by
-            # the extension while inflating (it never inflates past it).
-            room = None if limit is None else limit - so_far
-            try:
-                data = incoming.feed(payload, message_end, room)
-            except ProtocolError as exc:
-                raise exc.at(offset) from None
-            if room is not None and len(data) > room:
-                raise self._too_big(so_far + len(data), offset)
+            self._deliver(payload, message_end, so_far, offset, out)
+            return
+        # Compressed: the limit applies to the inflated size, enforced by the
+        # extension while inflating (it never inflates past it).
+        room = None if limit is None else limit - so_far
+        error: ProtocolError | None = None
+        try:
+            data = incoming.feed(payload, message_end, room)
+        except TransformError as exc:
+            # Data that inflated before the bytes that do not: it is checked
+            # (and streamed) first, as a split stream would have it.
+            data, error = exc.output, exc.at(offset)
+        except ProtocolError as exc:
+            raise exc.at(offset) from None
+        if room is not None and len(data) > room:
+            # The message crosses the limit inside this output: the bytes
+            # within it come first (a bad UTF-8 byte there is a 1007), then 1009.
+            data, error = data[:room], self._too_big(so_far + len(data), offset)
+        if error is None:
+            self._deliver(data, message_end, so_far, offset, out)
+            return
+        self._deliver(data, False, so_far, offset, out)
+        raise error
+
+    def _deliver(self, data: bytes, message_end: bool, so_far: int, offset: int,
+                 out: list[Event]) -> None:
+        """Payload bytes of the message in progress (inflated if compressed):
+        validated, then streamed or kept; ``so_far`` bytes came before them."""
         utf8 = self._utf8
         if self.stream:
             if utf8 is not None:
@@ -461,11 +479,12 @@ class MessageWriter:
         if self._close_sent:
             raise RuntimeError(f"cannot send {what} after a Close frame (RFC 6455 5.5.1)")
 
-    def _message(self, opcode: Opcode, payload: bytes, fragment_size: int | None) -> bytes:
+    def _message(self, opcode: Opcode, payload: bytes, fragment_size: int | None,
+                 compress: bool) -> bytes:
         """Frames of a data message: through the extensions, fragmented if asked."""
         check_count("fragment_size", fragment_size, minimum=1)
         rsv = 0
-        for extension in self._extensions:
+        for extension in self._extensions if compress else ():
             transformed = extension.outgoing(opcode, payload)
             if transformed is not None:
                 payload, rsv = transformed, extension.rsv_bits
@@ -483,9 +502,12 @@ class MessageWriter:
                                        payload[start:start + fragment_size], self._key()))
         return b"".join(frames)
 
-    def text(self, text: str, *, fragment_size: int | None = None) -> bytes:
+    def text(self, text: str, *, fragment_size: int | None = None,
+             compress: bool = True) -> bytes:
         """A text message; ``fragment_size`` splits it into frames of at most that
-        many payload bytes (a fragment may end inside a character, 5.6)."""
+        many payload bytes (a fragment may end inside a character, 5.6).
+        ``compress=False`` sends this message past the extensions (for
+        permessage-deflate: uncompressed, RSV1 clear)."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         self._check_open("a text message")
@@ -494,22 +516,22 @@ class MessageWriter:
         except UnicodeEncodeError as exc:
             raise ValueError(f"text is not encodable as UTF-8: character {exc.start} is a "
                              "lone surrogate (RFC 6455 8.1 requires UTF-8)") from None
-        if fragment_size is None and not self._extensions:
+        if fragment_size is None and not (self._extensions and compress):
             # The common case, one frame and no extension: valid by construction.
             return encode_frame(0x81, payload, self._key() if self._masks else None)
-        return self._message(Opcode.TEXT, payload, fragment_size)
+        return self._message(Opcode.TEXT, payload, fragment_size, compress)
 
     def binary(self, data: bytes | bytearray | memoryview, *,
-               fragment_size: int | None = None) -> bytes:
-        """A binary message, optionally fragmented (see `text`)."""
+               fragment_size: int | None = None, compress: bool = True) -> bytes:
+        """A binary message, optionally fragmented, optionally uncompressed (see `text`)."""
         if data.__class__ is not bytes:
             data = check_bytes("data", data)
         if self._close_sent:
             self._check_open("a binary message")
-        if fragment_size is None and not self._extensions:
+        if fragment_size is None and not (self._extensions and compress):
             # The common case, one frame and no extension: valid by construction.
             return encode_frame(0x82, data, self._key() if self._masks else None)
-        return self._message(Opcode.BINARY, data, fragment_size)
+        return self._message(Opcode.BINARY, data, fragment_size, compress)
 
     def ping(self, payload: bytes = b"") -> bytes:
         """A Ping frame (at most 125 bytes of payload, 5.5.2)."""

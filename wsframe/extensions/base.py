@@ -17,9 +17,24 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ..errors import ProtocolError, Violation
 from ..opcodes import Opcode
 
-__all__ = ["Extension", "IncomingMessage"]
+__all__ = ["Extension", "IncomingMessage", "TransformError"]
+
+
+class TransformError(ProtocolError):
+    """Input that a transform could not decode, after some that it could.
+
+    ``output`` holds what the input turned into before the point where it
+    broke. The message layer treats it like any other output (UTF-8 checks,
+    the size limit, streaming) before it reports this error, so that events
+    and errors are the same however the received bytes were split.
+    """
+
+    def __init__(self, violation: Violation, detail: str, output: bytes) -> None:
+        super().__init__(violation, detail)
+        self.output = output
 
 
 class IncomingMessage(Protocol):
@@ -33,7 +48,8 @@ class IncomingMessage(Protocol):
         returns at most ``limit + 1`` bytes so the caller can detect the excess
         without the whole output ever being allocated. Raises ProtocolError
         (e.g. 1007) for undecodable input, without an offset: the message
-        layer attaches the frame's (`ProtocolError.at`).
+        layer attaches the frame's (`ProtocolError.at`); `TransformError`
+        when the piece produced output before it broke.
         """
         ...
 

@@ -24,21 +24,31 @@ it inflates 8-bit windows fine.
 
 from __future__ import annotations
 
+import sys
 import zlib
 from dataclasses import dataclass
 
-from ..checks import check_role
+from ..checks import check_count, check_role
 from ..errors import ProtocolError, Violation
 from ..handshake import HandshakeError, parse_extensions
 from ..header import RSV1
 from ..opcodes import Opcode
 from ..roles import Role
+from .base import TransformError
 
-__all__ = ["EXTENSION_NAME", "DeflateParams", "PerMessageDeflate", "accept_offer",
+__all__ = ["DEFAULT_COMPRESS_LEVEL", "DEFAULT_MEM_LEVEL", "DEFAULT_WINDOW_BITS",
+           "EXTENSION_NAME", "DeflateParams", "PerMessageDeflate", "accept_offer",
            "accept_response", "offer"]
 
 #: The extension's registered name (RFC 7692 section 7).
 EXTENSION_NAME = "permessage-deflate"
+
+#: Defaults chosen by measurement on a corpus of JSON and chat messages
+#: (benchmarks/corpus.py; the table is in the README): the window both sides
+#: ask for, zlib's level and memLevel for what this endpoint sends.
+DEFAULT_WINDOW_BITS = 12
+DEFAULT_COMPRESS_LEVEL = 6
+DEFAULT_MEM_LEVEL = 5
 
 # The empty stored block a sync flush ends with (RFC 7692 7.2.1 and 7.2.2).
 _TAIL = b"\x00\x00\xff\xff"
@@ -95,8 +105,12 @@ def _window_bits(name: str, value: str | None, *, optional: bool) -> int | bool:
         if optional:
             return True
         raise HandshakeError(f"{name} needs a value from 8 to 15 (RFC 7692 7.1.2)")
-    if not value.isdigit() or not 8 <= int(value) <= 15 or value != str(int(value)):
-        raise HandshakeError(f"{name}={value!r}: the value must be 8 to 15 (RFC 7692 7.1.2)")
+    # 1*DIGIT, read as ASCII digits only: never int() on an arbitrary string
+    # (5,000 digits exceed Python's conversion limit; "١٢" is not a value).
+    if not (1 <= len(value) <= 2 and value.isascii() and value.isdigit()
+            and 8 <= int(value) <= 15 and value == str(int(value))):
+        raise HandshakeError(f"{name}={value[:20]!r}: the value must be 8 to 15 "
+                             "(RFC 7692 7.1.2)")
     return int(value)
 
 
@@ -142,6 +156,13 @@ def _check_bits(name: str, value: object, *, low: int) -> None:
     if not low <= value <= 15:
         why = " (zlib cannot compress with an 8-bit window)" if low == 9 and value == 8 else ""
         raise ValueError(f"{name} must be {low} to 15 (RFC 7692 7.1.2){why}, not {value}")
+
+
+def _check_mem_level(level: object) -> None:
+    if isinstance(level, bool) or not isinstance(level, int):
+        raise TypeError(f"mem_level must be an int from 1 to 9, not {type(level).__name__}")
+    if not 1 <= level <= 9:
+        raise ValueError(f"mem_level must be 1 (least memory) to 9, not {level}")
 
 
 def _check_level(level: object) -> None:
@@ -242,16 +263,187 @@ def accept_response(header: str, sent: DeflateParams | None = None) -> PerMessag
     return PerMessageDeflate(Role.CLIENT, params)
 
 
+def _inflated_before_error(backup: zlib._Decompress, data: bytes, max_length: int) -> bytes:
+    """What ``data`` inflates to before zlib finds it broken (a rare, error-only path).
+
+    Output is deterministic in the input, so a binary search on the longest
+    prefix that still inflates finds the output a byte-by-byte feed would
+    have produced before the error: O(n log n) on a piece of the message.
+    """
+    low, high = 0, len(data)          # data[:low] inflates; data[:high] raises
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            backup.copy().decompress(data[:middle], max_length)
+        except zlib.error:
+            high = middle
+        else:
+            low = middle
+    return backup.decompress(data[:low], max_length)
+
+
+class _BitWriter:
+    """Bits into bytes, least significant bit first (RFC 1951 3.1.1)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.bits = 0
+
+    def write(self, value: int, count: int) -> None:
+        self.value |= value << self.bits
+        self.bits += count
+
+    def huffman(self, code: int, count: int) -> None:
+        """A Huffman code: packed most significant bit first (RFC 1951 3.1.1)."""
+        self.write(int(format(code, f"0{count}b")[::-1], 2), count)
+
+    def bytes(self) -> bytes:
+        return self.value.to_bytes((self.bits + 7) // 8, "little")
+
+
+def _code_table(count: int, plain: int, first_base: int) -> list[tuple[int, int]]:
+    """(base, extra bits) of DEFLATE length or distance codes (RFC 1951 3.2.5):
+    ``plain`` codes without extra bits, then the extra bits grow by one every
+    ``(count - plain) // 5`` or so codes, as the RFC's tables do."""
+    table, base = [], first_base
+    for index in range(count):
+        extra = 0 if index < plain else (index - plain // 2) // (plain // 2)
+        table.append((base, extra))
+        base += 1 << extra
+    return table
+
+
+# Length codes 257-284 (285 is exactly 258) and distance codes 0-29.
+_LENGTHS = _code_table(28, 8, 3)
+_DISTANCES = _code_table(30, 4, 1)
+
+
+def _copy_block(count: int) -> bytes:
+    """A DEFLATE block (fixed Huffman codes, RFC 1951 3.2.6) that outputs the
+    last ``count`` bytes of the sliding window: back-references of distance
+    ``count`` whose lengths add up to at least ``count``."""
+    out = _BitWriter()
+    out.write(1, 1)                   # BFINAL
+    out.write(1, 2)                   # BTYPE 01: fixed Huffman codes
+    code = max(i for i, (base, _) in enumerate(_DISTANCES) if base <= count)
+    dist_base, dist_extra = _DISTANCES[code]
+    remaining = count
+    while remaining > 0:
+        length = max(3, min(remaining, 258))
+        remaining -= length
+        if length == 258:
+            out.huffman(0b11000000 + 285 - 280, 8)
+        else:
+            index = max(i for i, (base, _) in enumerate(_LENGTHS) if base <= length)
+            base, extra = _LENGTHS[index]
+            symbol = 257 + index
+            if symbol < 280:
+                out.huffman(symbol - 256, 7)
+            else:
+                out.huffman(0b11000000 + symbol - 280, 8)
+            out.write(length - base, extra)
+        out.huffman(code, 5)
+        out.write(count - dist_base, dist_extra)
+    out.huffman(0, 7)                  # end of block (256)
+    return out.bytes()
+
+
 class _Inflate:
     """Inflates one received message, piece by piece, within a size budget."""
 
-    __slots__ = ("_extension",)
+    __slots__ = ("_ended", "_extension", "_got_input", "_produced", "_start", "_tail",
+                 "_trailing")
 
     def __init__(self, extension: PerMessageDeflate) -> None:
         self._extension = extension
+        self._start: zlib._Decompress | None = None   # the window before this message
+        self._tail = bytearray()       # the last output of this message (window size)
+        self._produced = 0             # bytes inflated for this message
+        self._ended = False            # the sender ended its DEFLATE stream (BFINAL)
+        self._trailing = b""           # bytes after the end of that stream
+        self._got_input = False
 
     def feed(self, data: bytes, final: bool, limit: int | None) -> bytes:
-        return self._extension._inflate(data, final, limit)
+        """Inflate the next piece (see `IncomingMessage.feed`)."""
+        extension = self._extension
+        if data:
+            self._got_input = True
+        if final and not self._got_input:
+            # The smallest compressed message is 0x00 (an empty stored block,
+            # RFC 7692 7.2.3.6); an empty payload is a truncated DEFLATE block
+            # that would swallow the start of the next message.
+            raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
+                                "empty payload with RSV1: not DEFLATE data")
+        if self._ended:
+            self._after_end(data + _TAIL if final else data, final)
+            out = b""
+        else:
+            decompressor = extension._receiving()
+            chunk = data + _TAIL if final else data
+            backup = decompressor.copy()
+            if self._start is None and not extension.remote_no_context_takeover:
+                self._start = backup.copy()
+            # Never more than one byte past the budget: the reader turns that
+            # byte into 1009 (decompression bombs). zlib takes at most sys.maxsize.
+            max_length = 0 if limit is None else min(limit + 1, sys.maxsize)
+            try:
+                out = decompressor.decompress(chunk, max_length)
+            except zlib.error as exc:
+                raise TransformError(Violation.INVALID_COMPRESSED_DATA,
+                                     f"compressed data does not inflate: {exc}",
+                                     _inflated_before_error(backup, chunk, max_length)) from None
+            self._produced += len(out)
+            if not extension.remote_no_context_takeover:
+                self._keep_tail(out)
+            if decompressor.eof:
+                # The sender ended its DEFLATE stream with a BFINAL block
+                # (RFC 7692 7.2.3.4): what follows must be padding.
+                self._ended = True
+                self._after_end(decompressor.unused_data, final)
+        if final:
+            extension._received_message(self)
+        return out
+
+    def _keep_tail(self, out: bytes) -> None:
+        """Keep the last window-size bytes of output (needed only if the stream ends)."""
+        size = 1 << self._extension.remote_window_bits
+        tail = self._tail
+        tail += out
+        if len(tail) > 2 * size:            # trimmed in large steps: amortised O(1)
+            del tail[:-size]
+
+    def _after_end(self, extra: bytes, final: bool) -> None:
+        """Check the bytes after the end of the DEFLATE stream.
+
+        RFC 7692 7.2.3.4: a sender that ends a message with a BFINAL block
+        adds one 0x00 octet so that the 00 00 ff ff the receiver appends
+        forms an empty stored block. So the sender's bytes after the end may
+        be nothing or that octet (plus our own four); anything else is not
+        part of this message's DEFLATE data, and is refused, never dropped.
+        """
+        trailing = self._trailing + extra
+        sent = trailing[:-4] if final else trailing
+        if sent not in (b"", b"\x00"):
+            raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
+                                f"{len(sent)} bytes after the end of the DEFLATE stream "
+                                "(a BFINAL block)")
+        self._trailing = trailing
+
+    def window(self) -> bytes:
+        """The receiver's sliding window once this message is inflated (RFC 7692 7.2.2).
+
+        Its last bytes are this message's output; older ones come from
+        before the message, read back from the decompressor saved at its
+        start with a block that copies them (`_copy_block`).
+        """
+        extension = self._extension
+        size = 1 << extension.remote_window_bits
+        tail = bytes(self._tail[-size:])
+        missing = min(size - len(tail), extension._history)
+        if missing <= 0 or self._start is None:
+            return tail
+        before = self._start.decompress(_copy_block(missing))[:missing]
+        return before + tail
 
 
 class PerMessageDeflate:
@@ -262,23 +454,35 @@ class PerMessageDeflate:
     zlib context (kept between messages unless "no context takeover" was
     negotiated for that direction).
 
+    Memory: zlib's state is allocated when first needed (the compressor with
+    the first compressed message sent, the decompressor with the first one
+    received) and, where no context is taken over, freed after each message:
+    an idle connection holds none. Its size follows the window bits and
+    ``mem_level``: about 2**(bits+2) + 2**(mem_level+9) bytes to compress and
+    2**bits + 7 KiB to inflate.
+
     Args:
         role: this endpoint's role.
         params: the negotiated parameters (the server's response).
-        compress_level: zlib level for outgoing messages, 1 (fastest) to 9;
-            zlib's default is 6.
+        compress_level: zlib level for outgoing messages, 0 (store) to 9.
+        mem_level: zlib's memLevel for outgoing messages, 1 (least memory) to 9.
+        min_size: messages shorter than this many bytes are sent uncompressed.
     """
 
     rsv_bits = RSV1
 
     def __init__(self, role: Role, params: DeflateParams | None = None, *,
-                 compress_level: int = 6) -> None:
+                 compress_level: int = DEFAULT_COMPRESS_LEVEL,
+                 mem_level: int = DEFAULT_MEM_LEVEL, min_size: int = 0) -> None:
         self.role = check_role(role)
         if params is None:
             params = DeflateParams()
         elif not isinstance(params, DeflateParams):
             raise TypeError(f"params must be DeflateParams or None, not {params!r}")
         _check_level(compress_level)
+        _check_mem_level(mem_level)
+        check_count("min_size", min_size, optional=False)
+        self.min_size = min_size
         self.params = params
         server = role is Role.SERVER
         local, remote = ("server", "client") if server else ("client", "server")
@@ -296,15 +500,16 @@ class PerMessageDeflate:
                                           else params.client_no_context_takeover)
         self.remote_no_context_takeover = (params.client_no_context_takeover if server
                                            else params.server_no_context_takeover)
-        self._level = compress_level
-        self._compressor = self._new_compressor()
-        self._decompressor = zlib.decompressobj(wbits=-self.remote_window_bits)
+        self.compress_level = compress_level
+        self.mem_level = mem_level
+        self._compressor: zlib._Compress | None = None      # created when first needed
+        self._decompressor: zlib._Decompress | None = None
+        # Bytes in the receive window (up to its size): how far back the next
+        # message may refer, and how much of it a copy block can read back.
+        self._history = 0
 
     def __repr__(self) -> str:
         return f"PerMessageDeflate({self.role.name}, {self.params.header()!r})"
-
-    def _new_compressor(self) -> zlib._Compress:
-        return zlib.compressobj(self._level, zlib.DEFLATED, -self.local_window_bits)
 
     # -- the Extension interface --------------------------------------------------
 
@@ -312,40 +517,46 @@ class PerMessageDeflate:
         """A message whose first frame has RSV1 set is compressed (RFC 7692 6)."""
         return _Inflate(self) if rsv & RSV1 else None
 
-    def outgoing(self, opcode: Opcode, payload: bytes) -> bytes:
-        """Compress a message to send (RFC 7692 7.2.1); RSV1 goes on its first frame."""
-        data: bytes = self._compressor.compress(payload) + self._compressor.flush(
-            zlib.Z_SYNC_FLUSH)
-        if data.endswith(_TAIL):
-            data = data[:-4]
-        if self.local_no_context_takeover:
-            self._compressor = self._new_compressor()
-        return data
+    def outgoing(self, opcode: Opcode, payload: bytes) -> bytes | None:
+        """Compress a message to send (RFC 7692 7.2.1); RSV1 goes on its first frame.
+
+        Returns None (send it uncompressed) for a message shorter than
+        ``min_size``.
+        """
+        if len(payload) < self.min_size:
+            return None
+        compressor = self._compressor
+        if compressor is None:
+            compressor = zlib.compressobj(self.compress_level, zlib.DEFLATED,
+                                          -self.local_window_bits, self.mem_level)
+        data: bytes = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        # A sync flush ends with an empty stored block: its last four bytes
+        # are left off (7.2.1) and put back by the receiver (7.2.2).
+        self._compressor = None if self.local_no_context_takeover else compressor
+        return data[:-4] if data.endswith(_TAIL) else data
 
     # -- inflating ------------------------------------------------------------------
 
-    def _inflate(self, data: bytes, final: bool, limit: int | None) -> bytes:
-        if final:
-            data += _TAIL
+    def _receiving(self) -> zlib._Decompress:
+        """The decompressor for the peer's messages, created when first needed."""
         decompressor = self._decompressor
-        try:
-            if limit is None:
-                out = decompressor.decompress(data)
-            else:
-                # Never more than one byte past the budget: the reader
-                # turns that byte into 1009 (decompression bombs).
-                out = decompressor.decompress(data, limit + 1)
-        except zlib.error as exc:
-            raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
-                                f"compressed data does not inflate: {exc}") from None
-        if final:
-            if decompressor.eof:
-                # The sender ended the DEFLATE stream (a BFINAL block, RFC
-                # 7692 7.2.3.4): the next message starts a new stream, which
-                # may still refer back to this message's data.
-                history = out[-(1 << self.remote_window_bits):]
-                self._decompressor = zlib.decompressobj(wbits=-self.remote_window_bits,
-                                                        zdict=history)
-            elif self.remote_no_context_takeover:
-                self._decompressor = zlib.decompressobj(wbits=-self.remote_window_bits)
-        return out
+        if decompressor is None:
+            decompressor = self._decompressor = zlib.decompressobj(
+                wbits=-self.remote_window_bits)
+        return decompressor
+
+    def _received_message(self, message: _Inflate) -> None:
+        """A compressed message was inflated whole: prepare for the next one."""
+        if self.remote_no_context_takeover:
+            self._decompressor = None           # a fresh window each time (7.2.2)
+            self._history = 0
+            return
+        size = 1 << self.remote_window_bits
+        if message._ended:
+            # The stream ended (BFINAL): the next message starts a new DEFLATE
+            # stream, but with the same sliding window (7.2.2): give it as the
+            # dictionary of the next decompressor.
+            window = message.window()
+            self._decompressor = zlib.decompressobj(
+                wbits=-self.remote_window_bits, zdict=window) if window else None
+        self._history = min(size, self._history + message._produced)
