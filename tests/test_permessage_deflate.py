@@ -188,18 +188,31 @@ def test_uncompressed_messages_still_work_with_deflate_negotiated() -> None:
 # -- negotiation ------------------------------------------------------------------------
 
 def test_offer_and_accept() -> None:
-    assert offer() == "permessage-deflate; client_max_window_bits"
+    # Memory-conscious defaults (12-bit windows, chosen on benchmarks/corpus.py).
+    assert offer() == "permessage-deflate; client_max_window_bits=12"
     response, extension = accept_offer(offer())  # type: ignore[misc]
-    assert response == "permessage-deflate"
-    assert accept_response(response).params == DeflateParams()
+    assert response == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=12"
+    client_side = accept_response(response)
+    assert client_side.params == DeflateParams(server_max_window_bits=12,
+                                               client_max_window_bits=12)
     assert extension.role is Role.SERVER
+    assert (extension.local_window_bits, extension.remote_window_bits) == (12, 12)
+    # A server that does not lower the client's window: the client keeps its offer.
+    assert accept_response("permessage-deflate").local_window_bits == 12
+    # None asks for zlib's largest window, and says nothing about it.
+    response, extension = accept_offer(  # type: ignore[misc]
+        "permessage-deflate; client_max_window_bits", server_max_window_bits=None,
+        client_max_window_bits=None)
+    assert response == "permessage-deflate"
+    assert (extension.local_window_bits, extension.remote_window_bits) == (15, 15)
 
 
 def test_accept_honours_the_clients_requests() -> None:
     header = ("permessage-deflate; server_no_context_takeover; server_max_window_bits=10; "
               "client_max_window_bits")
     response, extension = accept_offer(header)  # type: ignore[misc]
-    assert response == "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"
+    assert response == ("permessage-deflate; server_no_context_takeover; "
+                        "server_max_window_bits=10; client_max_window_bits=12")
     assert extension.local_window_bits == 10 and extension.local_no_context_takeover
     sent = DeflateParams(server_no_context_takeover=True, server_max_window_bits=10,
                          client_max_window_bits=True)
@@ -210,10 +223,11 @@ def test_accept_honours_the_clients_requests() -> None:
 def test_server_wishes_are_applied_only_where_allowed() -> None:
     response, _ = accept_offer("permessage-deflate", client_max_window_bits=10,  # type: ignore[misc]
                                client_no_context_takeover=True)
-    assert response == "permessage-deflate; client_no_context_takeover"
+    assert response == ("permessage-deflate; client_no_context_takeover; "
+                        "server_max_window_bits=12")
     response, _ = accept_offer("permessage-deflate; client_max_window_bits",  # type: ignore[misc]
                                client_max_window_bits=10)
-    assert response == "permessage-deflate; client_max_window_bits=10"
+    assert response == "permessage-deflate; server_max_window_bits=12; client_max_window_bits=10"
 
 
 @pytest.mark.parametrize("header", [
@@ -236,7 +250,7 @@ def test_first_acceptable_offer_wins() -> None:
     header = ("permessage-deflate; server_max_window_bits=8, "
               "permessage-deflate; server_no_context_takeover, permessage-deflate")
     response, _ = accept_offer(header)  # type: ignore[misc]
-    assert response == "permessage-deflate; server_no_context_takeover"
+    assert response == "permessage-deflate; server_no_context_takeover; server_max_window_bits=12"
 
 
 def test_quoted_parameter_values() -> None:

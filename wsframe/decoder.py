@@ -141,6 +141,12 @@ class FrameDecoder(Generic[_T]):
     the module documentation).
     """
 
+    # Slots: no per-instance dict (a server holds one decoder per connection).
+    __slots__ = ("_error", "_extension_rsv", "_first", "_frame_limit", "_head", "_header",
+                 "_in_message", "_keys", "_length", "_mask_bit", "_need", "_payload",
+                 "_received", "_state", "_stop_at_close", "_whole", "max_frame_size", "role",
+                 "strict")
+
     def __init__(self, role: Role, *, max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
                  strict: bool = True, extension_rsv: int = 0,
                  stop_at_close: bool = False) -> None:

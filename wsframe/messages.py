@@ -210,6 +210,10 @@ class MessageReader(FrameDecoder[Event]):
     afterwards; identical results however the stream is split.
     """
 
+    __slots__ = ("_buffer", "_extensions", "_incoming", "_opcode", "_piece_fin",
+                 "_piece_offset", "_plain_text", "_quick", "_streamed", "_utf8",
+                 "max_message_size", "stream")
+
     def __init__(self, role: Role, *, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
                  max_frame_size: int | _FollowMessageLimit | None = FOLLOW_MESSAGE_LIMIT,
                  stream: bool = False, extensions: Iterable[Extension] = ()) -> None:
@@ -436,6 +440,9 @@ class MessageWriter:
     After `close` the writer refuses data frames (RFC 6455 5.5.1: no data
     after a Close frame).
     """
+
+    __slots__ = ("_close_sent", "_extensions", "_key_pool", "_keys_used", "_mask_source",
+                 "_masks", "role")
 
     def __init__(self, role: Role, *, mask_source: Callable[[int], bytes] = os.urandom,
                  extensions: Iterable[Extension] = ()) -> None:

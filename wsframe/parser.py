@@ -39,6 +39,8 @@ class FrameParser(FrameDecoder[Frame]):
             0x10), allowed on the first frame of a data message.
     """
 
+    __slots__ = ()
+
     def __init__(self, role: Role, *, max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
                  strict: bool = True, extension_rsv: int = 0) -> None:
         super().__init__(role, max_frame_size=max_frame_size, strict=strict,

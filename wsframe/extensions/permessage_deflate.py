@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..checks import check_count, check_role
 from ..errors import ProtocolError, Violation
@@ -36,7 +36,7 @@ from ..opcodes import Opcode
 from ..roles import Role
 from .base import TransformError
 
-__all__ = ["DEFAULT_COMPRESS_LEVEL", "DEFAULT_MEM_LEVEL", "DEFAULT_WINDOW_BITS",
+__all__ = ["DEFAULT_COMPRESS_LEVEL", "DEFAULT_MEM_LEVEL", "DEFAULT_OFFER", "DEFAULT_WINDOW_BITS",
            "EXTENSION_NAME", "DeflateParams", "PerMessageDeflate", "accept_offer",
            "accept_response", "offer"]
 
@@ -172,33 +172,43 @@ def _check_level(level: object) -> None:
         raise ValueError(f"compress_level must be 0 (store) to 9 (smallest), not {level}")
 
 
+#: What a client offers by default: its own window limited to
+#: DEFAULT_WINDOW_BITS (a limit a client may always state, so no server declines
+#: for it); the server keeps its own choice of window.
+DEFAULT_OFFER = DeflateParams(client_max_window_bits=DEFAULT_WINDOW_BITS)
+
+
 def offer(params: DeflateParams | None = None) -> str:
-    """A client's ``Sec-WebSocket-Extensions`` offer (default: support every parameter)."""
-    if params is None:
-        params = DeflateParams(client_max_window_bits=True)
-    return params.header()
+    """A client's ``Sec-WebSocket-Extensions`` offer (`DEFAULT_OFFER` if None)."""
+    return (DEFAULT_OFFER if params is None else params).header()
 
 
 def accept_offer(header: str, *, server_no_context_takeover: bool = False,
                  client_no_context_takeover: bool = False,
-                 server_max_window_bits: int | None = None,
-                 client_max_window_bits: int | None = None,
-                 compress_level: int = 6,
+                 server_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
+                 client_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
+                 compress_level: int = DEFAULT_COMPRESS_LEVEL,
+                 mem_level: int = DEFAULT_MEM_LEVEL, min_size: int = 0,
                  ) -> tuple[str, PerMessageDeflate] | None:
     """Server side: pick the first acceptable permessage-deflate offer in ``header``.
 
-    The keyword arguments are the server's own wishes (``compress_level`` is
-    the zlib level, 1-9, for the messages it sends). Returns the response
-    element for ``Sec-WebSocket-Extensions`` and the negotiated extension, or
-    None when no offer is acceptable (then answer without the extension). An
-    offer with unknown, duplicate or invalid parameters is declined (RFC
-    7692 7.1: "a server MUST decline"), as is one that requires an 8-bit
-    server window, which zlib cannot compress with.
+    The keyword arguments are the server's own wishes: the windows default
+    to `DEFAULT_WINDOW_BITS` (12: a 4 KiB window each way, chosen by
+    measurement, see the module documentation; None asks for 15), the
+    client's only when the client offered ``client_max_window_bits``; the
+    rest are as for `PerMessageDeflate`. Returns the response element for
+    ``Sec-WebSocket-Extensions`` and the negotiated extension, or None when
+    no offer is acceptable (then answer without the extension). An offer
+    with unknown, duplicate or invalid parameters is declined (RFC 7692 7.1:
+    "a server MUST decline"), as is one that requires an 8-bit server
+    window, which zlib cannot compress with.
     """
     _check_header(header)
     _check_bits("server_max_window_bits", server_max_window_bits, low=9)
     _check_bits("client_max_window_bits", client_max_window_bits, low=8)
     _check_level(compress_level)
+    _check_mem_level(mem_level)
+    check_count("min_size", min_size, optional=False)
     for name, params in parse_extensions(header):
         if name != EXTENSION_NAME:
             continue
@@ -229,20 +239,25 @@ def accept_offer(header: str, *, server_no_context_takeover: bool = False,
             client_max_window_bits=client_bits,
         )
         return response.header(), PerMessageDeflate(Role.SERVER, response,
-                                                    compress_level=compress_level)
+                                                    compress_level=compress_level,
+                                                    mem_level=mem_level, min_size=min_size)
     return None
 
 
-def accept_response(header: str, sent: DeflateParams | None = None) -> PerMessageDeflate:
+def accept_response(header: str, sent: DeflateParams | None = None, *,
+                    compress_level: int = DEFAULT_COMPRESS_LEVEL,
+                    mem_level: int = DEFAULT_MEM_LEVEL,
+                    min_size: int = 0) -> PerMessageDeflate:
     """Client side: check the server's response to `offer` (RFC 7692 7.1).
 
-    ``sent`` is what the client offered (the default offer if None). Raises
+    ``sent`` is what the client offered (`DEFAULT_OFFER` if None). Raises
     HandshakeError if the response is not a valid answer to it; the client
-    must then fail the connection.
+    must then fail the connection. The keyword arguments are as for
+    `PerMessageDeflate`.
     """
     _check_header(header)
     if sent is None:
-        sent = DeflateParams(client_max_window_bits=True)
+        sent = DEFAULT_OFFER
     elif not isinstance(sent, DeflateParams):
         raise TypeError(f"sent must be the DeflateParams offered, or None, not {sent!r}")
     params = DeflateParams.from_header(header)
@@ -260,7 +275,11 @@ def accept_response(header: str, sent: DeflateParams | None = None) -> PerMessag
             raise HandshakeError("client_max_window_bits above what was offered")
         if params.client_max_window_bits == 8:
             raise HandshakeError("client_max_window_bits=8 cannot be honoured with zlib")
-    return PerMessageDeflate(Role.CLIENT, params)
+    elif isinstance(sent.client_max_window_bits, int) and sent.client_max_window_bits is not True:
+        # The server did not lower it: the client keeps the limit it offered.
+        params = replace(params, client_max_window_bits=sent.client_max_window_bits)
+    return PerMessageDeflate(Role.CLIENT, params, compress_level=compress_level,
+                             mem_level=mem_level, min_size=min_size)
 
 
 def _inflated_before_error(backup: zlib._Decompress, data: bytes, max_length: int) -> bytes:
