@@ -50,15 +50,25 @@ if not ACCELERATED:
     os.environ["WSFRAME_NO_ACCEL"] = "1"     # before wsframe is imported
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import connection_memory
+import corpus
 import websockets
 import websockets.frames as ws_frames
 import wsproto
+from websockets.extensions.permessage_deflate import PerMessageDeflate as WsDeflate
 from websockets.protocol import Protocol, Side
+from wsproto.extensions import PerMessageDeflate as WsprotoDeflate
 from wsproto.frame_protocol import FrameProtocol
 
 import wsframe
 from wsframe import FrameParser, MessageReader, MessageWriter, Opcode, Role, build_frame, masking
+from wsframe.extensions.permessage_deflate import (
+    DEFAULT_WINDOW_BITS,
+    DeflateParams,
+    PerMessageDeflate,
+)
 
 MiB = 2**20
 KEY = bytes.fromhex("37fa213d")
@@ -323,6 +333,68 @@ def print_writers(write: dict[str, dict[str, float]], ceilings: dict[int, float]
     table.print()
 
 
+def deflate_corpus(rounds: int, scale: int) -> dict[str, tuple[float, float, float]]:
+    """Each contender's defaults on the corpus: (wire/raw, send MB/s, receive MB/s)."""
+    messages = corpus.corpus(count=600 // scale)
+    raw = sum(map(len, messages))
+    texts = [m.decode() for m in messages]
+    params = DeflateParams(server_max_window_bits=DEFAULT_WINDOW_BITS,
+                           client_max_window_bits=DEFAULT_WINDOW_BITS)
+    sender = MessageWriter(Role.SERVER, extensions=[PerMessageDeflate(Role.SERVER, params)])
+    wire = {"wsframe (defaults)": b"".join([sender.text(t) for t in texts])}
+
+    def wsframe_send() -> int:
+        writer = MessageWriter(Role.SERVER, extensions=[PerMessageDeflate(Role.SERVER, params)])
+        for text in texts:
+            writer.text(text)
+        return len(texts)
+
+    def wsframe_receive() -> int:
+        reader = MessageReader(Role.CLIENT, max_message_size=None,
+                               extensions=[PerMessageDeflate(Role.CLIENT, params)])
+        return len(list(reader.feed(wire["wsframe (defaults)"])))
+
+    def websockets_protocol_deflate(side: Side) -> Protocol:
+        protocol = Protocol(side, max_size=None)
+        protocol.extensions = [WsDeflate(False, False, 12, 12, {"memLevel": 5})]
+        return protocol
+
+    def websockets_send() -> int:
+        protocol = websockets_protocol_deflate(Side.SERVER)
+        for text in texts:
+            protocol.send_text(text.encode())
+        wire["websockets (defaults)"] = b"".join(protocol.data_to_send())
+        return len(texts)
+
+    def websockets_receive() -> int:
+        protocol = websockets_protocol_deflate(Side.CLIENT)
+        protocol.receive_data(wire["websockets (defaults)"])
+        return len(protocol.events_received())
+
+    def wsproto_deflate() -> WsprotoDeflate:
+        extension = WsprotoDeflate()
+        extension.finalize("permessage-deflate")
+        return extension
+
+    def wsproto_send() -> int:
+        protocol = FrameProtocol(client=False, extensions=[wsproto_deflate()])
+        wire["wsproto (defaults)"] = b"".join(protocol.send_data(text) for text in texts)
+        return len(texts)
+
+    def wsproto_receive() -> int:
+        protocol = FrameProtocol(client=True, extensions=[wsproto_deflate()])
+        protocol.receive_bytes(wire["wsproto (defaults)"])
+        return sum(frame.message_finished for frame in protocol.received_frames())
+
+    send = best_times({"wsframe (defaults)": wsframe_send, "websockets (defaults)": websockets_send,
+                       "wsproto (defaults)": wsproto_send}, rounds, len(texts))
+    receive = best_times({"wsframe (defaults)": wsframe_receive,
+                          "websockets (defaults)": websockets_receive,
+                          "wsproto (defaults)": wsproto_receive}, rounds, len(texts))
+    return {name: (len(wire[name]) / raw, raw / send[name] / 1e6, raw / receive[name] / 1e6)
+            for name in send}
+
+
 def accelerated_rows(rounds: int, scale: int, quick: bool) -> None:
     """Child process: the accelerated rows, as JSON on stdout."""
     json.dump({"accelerator": masking.ACCELERATOR, "large": large_messages(rounds, scale),
@@ -448,6 +520,28 @@ def main() -> int:
             build.add(f"    {name}", f"{count / seconds:,.0f} frames/s",
                       f"{anchor / seconds:.2f}x websockets")
     build.print()
+
+    print("\n8. permessage-deflate: memory per connection, and the corpus (benchmarks/corpus.py)")
+    memory = connection_memory.table()
+    mem = Table()
+    mem.add("  KiB per server connection (tracemalloc)", "idle", "after traffic",
+            "idle, deflate", "after, deflate")
+    for name, rows in memory.items():
+        mem.add(f"  {name}", f"{rows['plain'][0]:.1f}", f"{rows['plain'][1]:.1f}",
+                f"{rows['compressed'][0]:.1f}", f"{rows['compressed'][1]:.1f}")
+    mem.print()
+    ours, theirs = memory["wsframe"]["compressed"], memory["websockets"]["compressed"]
+    targets.at_most("deflate, KiB after traffic vs websockets' default", ours[1] / theirs[1], 1.0)
+    targets.at_most("deflate, KiB idle vs a quarter of websockets' after traffic",
+                    ours[0] / (theirs[1] / 4), 1.0)
+    ratios = deflate_corpus(rounds, scale)
+    table8 = Table()
+    table8.add("  the corpus, sent and received", "wire / raw", "send MB/s", "receive MB/s")
+    for name, (ratio, send, receive) in ratios.items():
+        table8.add(f"  {name}", f"{ratio:.3f}", f"{send:,.1f}", f"{receive:,.1f}")
+    table8.print()
+    targets.at_most("deflate, corpus wire bytes vs websockets' default",
+                    ratios["wsframe (defaults)"][0] / ratios["websockets (defaults)"][0], 1.0)
 
     accel = subprocess.run(
         [sys.executable, __file__, "--accelerated", "--rounds", str(rounds)]

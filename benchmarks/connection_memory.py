@@ -23,14 +23,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import corpus  # noqa: E402
-from websockets.extensions.permessage_deflate import PerMessageDeflate as WsDeflate  # noqa: E402
-from websockets.protocol import Protocol, Side  # noqa: E402
-from wsproto.extensions import PerMessageDeflate as WsprotoDeflate  # noqa: E402
-from wsproto.frame_protocol import FrameProtocol, Opcode as WsprotoOpcode  # noqa: E402
+from corpus import corpus
+from websockets.extensions.permessage_deflate import PerMessageDeflate as WsDeflate
+from websockets.protocol import Protocol, Side
+from wsproto.extensions import PerMessageDeflate as WsprotoDeflate
+from wsproto.frame_protocol import FrameProtocol
+from wsproto.frame_protocol import Opcode as WsprotoOpcode
 
-from wsframe import MessageReader, MessageWriter, Role  # noqa: E402
-from wsframe.extensions.permessage_deflate import (  # noqa: E402
+from wsframe import MessageReader, MessageWriter, Role
+from wsframe.extensions.permessage_deflate import (
     DEFAULT_WINDOW_BITS,
     DeflateParams,
     PerMessageDeflate,

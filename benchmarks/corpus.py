@@ -15,16 +15,18 @@ import json
 import math
 import random
 
-WORDS = (
+_VOCABULARY = (
     "the of and to a in is it you that he was for on are with as I his they be at one "
-    "have this from or had by hot word but what some we can out other were all there "
-    "when up use your how said an each she which do their time if will way about many "
-    "then them write would like so these her long make thing see him two has look more "
-    "day could go come did number sound no most people my over know water than call "
-    "first who may down side been now find any new work part take get place made live "
-    "where after back little only round man year came show every good me give our under "
-    "server client message socket frame close code reconnect latency deploy build cache "
-    "queue retry token session request response timeout websocket compress window").split()
+    "have this from or had by hot word but what some we can out other were all there when "
+    "up use your how said an each she which do their time if will way about many then "
+    "them write would like so these her long make thing see him two has look more day "
+    "could go come did number sound no most people my over know water than call first who "
+    "may down side been now find any new work part take get place made live where after "
+    "back little only round man year came show every good me give our under server client "
+    "message socket frame close code reconnect latency deploy build cache queue retry "
+    "token session request response timeout websocket compress window "
+)
+WORDS = _VOCABULARY.split()
 
 KEYS = ["id", "type", "user", "name", "email", "created_at", "updated_at", "status", "tags",
         "score", "items", "price", "quantity", "currency", "text", "channel", "reply_to",
