@@ -40,7 +40,12 @@ from wsframe import (
     build_close,
 )
 from wsframe.backoff import Backoff, reconnect_advice
-from wsframe.extensions.permessage_deflate import PerMessageDeflate, accept_response, offer
+from wsframe.extensions.permessage_deflate import (
+    DeflateParams,
+    PerMessageDeflate,
+    accept_response,
+    offer,
+)
 from wsframe.handshake import HandshakeError, check_response, client_request, parse_head
 
 READ_SIZE = 256 * 1024
@@ -109,8 +114,10 @@ class Connection:
             self.writer.close()
 
 
-async def connect(url: str, *, deflate: bool = True) -> Connection:
-    """Open a WebSocket connection to ``url`` (ws:// only)."""
+async def connect(url: str, *, deflate: bool = True,
+                  deflate_params: DeflateParams | None = None) -> Connection:
+    """Open a WebSocket connection to ``url`` (ws:// only); ``deflate_params`` is
+    the permessage-deflate offer (the library's default offer if None)."""
     parts = urlsplit(url)
     if parts.scheme != "ws" or not parts.hostname:
         raise ValueError(f"only ws:// URLs are supported, not {url!r}")
@@ -118,7 +125,7 @@ async def connect(url: str, *, deflate: bool = True) -> Connection:
     reader, writer = await asyncio.open_connection(parts.hostname, port, limit=2**20)
     host = parts.hostname if port == 80 else f"{parts.hostname}:{port}"
     request, key = client_request(host, parts.path or "/",
-                                  extensions=offer() if deflate else None)
+                                  extensions=offer(deflate_params) if deflate else None)
     writer.write(request)
     await writer.drain()
     head = parse_head(await reader.readuntil(b"\r\n\r\n"))
@@ -129,7 +136,7 @@ async def connect(url: str, *, deflate: bool = True) -> Connection:
         if not deflate:
             raise HandshakeError(f"the server answered with extensions never offered: "
                                  f"{answered}")
-        extensions.append(accept_response(answered))
+        extensions.append(accept_response(answered, deflate_params))
     return Connection(reader, writer,
                       MessageReader(Role.CLIENT, max_message_size=None, max_frame_size=None,
                                     extensions=extensions),

@@ -103,6 +103,76 @@ def test_wsframe_server_sheds_load_with_1013(make_echo_server: Any) -> None:
     asyncio.run(asyncio.wait_for(scenario(), 30))
 
 
+# Window sizes and context takeover: (server bits, client bits, server no context
+# takeover, client no context takeover), each direction exercised with several
+# messages so that a wrong window or a wrong reset would show.
+WINDOWS = [(9, 9, False, False), (10, 15, True, False), (15, 12, False, True),
+           (12, 12, True, True), (13, 11, False, False)]
+DEFLATE_MESSAGES = [("κόσμε " * 2000)[: n] for n in (0, 1, 100, 5000, 12000)] + \
+    ["repeat " * 3000, "repeat " * 3000]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=lambda w: "-".join(map(str, w)))
+def test_websockets_client_every_window_setting(echo_server: EchoServer,
+                                                window: tuple[int, int, bool, bool]) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+
+    server_bits, client_bits, server_nct, client_nct = window
+    factory = ClientPerMessageDeflateFactory(
+        server_no_context_takeover=server_nct, client_no_context_takeover=client_nct,
+        server_max_window_bits=server_bits, client_max_window_bits=client_bits)
+
+    async def scenario() -> None:
+        async with connect(echo_server.url, max_size=None, compression=None,
+                           extensions=[factory]) as ws:
+            answered = ws.response.headers["Sec-WebSocket-Extensions"]
+            assert f"server_max_window_bits={min(server_bits, 12)}" in answered
+            for text in DEFLATE_MESSAGES:
+                await ws.send(text)
+                assert await ws.recv() == text
+                await ws.send(text.encode())
+                assert await ws.recv() == text.encode()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=lambda w: "-".join(map(str, w)))
+def test_wsframe_client_every_window_setting(window: tuple[int, int, bool, bool]) -> None:
+    from websockets.asyncio.server import serve
+    from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+
+    from wsframe.extensions.permessage_deflate import DeflateParams
+
+    server_bits, client_bits, server_nct, client_nct = window
+    params = DeflateParams(server_no_context_takeover=server_nct,
+                           client_no_context_takeover=client_nct,
+                           server_max_window_bits=server_bits,
+                           client_max_window_bits=client_bits)
+
+    async def handler(ws: Any) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    async def scenario() -> None:
+        factory = ServerPerMessageDeflateFactory(compress_settings={"memLevel": 5})
+        async with serve(handler, "127.0.0.1", 0, max_size=None, compression=None,
+                         extensions=[factory]) as server:
+            port = server.sockets[0].getsockname()[1]
+            connection = await wsclient.connect(f"ws://127.0.0.1:{port}/",
+                                                deflate_params=params)
+            probe = connection.outgoing.text("x" * 100)
+            assert probe[0] == 0xC1                     # RSV1: compression negotiated
+            await connection.send(probe)
+            assert await asyncio.wait_for(connection.receive(), 10) == TextMessage("x" * 100)
+            for text in DEFLATE_MESSAGES:
+                await connection.send(connection.outgoing.text(text))
+                assert await asyncio.wait_for(connection.receive(), 10) == TextMessage(text)
+            assert await connection.close(1000, "done") == CloseReceived(1000, "done")
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
 # -- wsframe client -> websockets and aiohttp servers -----------------------------------
 
 async def wsframe_client_exchange(url: str, *, deflate: bool, close_code: int = 1000,
