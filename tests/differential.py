@@ -81,9 +81,8 @@ def run_wsproto(stream: bytes) -> Outcome:
             elif opcode is WsprotoOpcode.PONG:
                 outcome.events.append(("pong", bytes(frame.payload)))
             elif opcode is WsprotoOpcode.CLOSE:
-                code, reason = frame.payload
-                code = None if code == 1005 else int(code)   # 1005: "no status code"
-                outcome.events.append(("close", code, reason))
+                code, reason = frame.payload      # 1005 for "no status code", as ours
+                outcome.events.append(("close", int(code), reason))
                 return outcome
             elif isinstance(frame.payload, str):
                 text.append(frame.payload)
@@ -114,9 +113,8 @@ def run_websockets(stream: bytes) -> Outcome:
         elif opcode is ws_frames.Opcode.PONG:
             outcome.events.append(("pong", frame.data))
         elif opcode is ws_frames.Opcode.CLOSE:
-            close = ws_frames.Close.parse(frame.data)
-            code = None if close.code == 1005 else close.code
-            outcome.events.append(("close", code, close.reason))
+            close = ws_frames.Close.parse(frame.data)     # 1005 for "no status code"
+            outcome.events.append(("close", close.code, close.reason))
             break
         else:
             if opcode is not ws_frames.Opcode.CONT:

@@ -261,12 +261,14 @@ def test_writer_reader_round_trip(role: Role, fragment_size: int | None) -> None
     assert list(reader.feed(wire)) == [*messages, CloseReceived(1013, "busy")]
 
 
-def test_close_reply_echoes_the_code_or_is_empty() -> None:
+def test_close_reply_echoes_the_code_and_reason_or_is_empty() -> None:
     writer = MessageWriter(Role.SERVER)
-    assert writer.close_reply(CloseReceived(1001, "bye")) == build_close(1001)
+    assert writer.close_reply(CloseReceived(1001, "bye")) == build_close(1001, "bye")
     assert writer.close_sent
     assert writer.close_reply(CloseReceived(1000, "")) == b"", "handshake already complete"
-    assert MessageWriter(Role.SERVER).close_reply(CloseReceived(None, "")) == b"\x88\x00"
+    # An empty Close frame is reported as 1005 (RFC 6455 7.1.5), and answered empty.
+    assert list(MessageReader(Role.CLIENT).feed(b"\x88\x00")) == [CloseReceived(1005, "")]
+    assert MessageWriter(Role.SERVER).close_reply(CloseReceived(1005, "")) == b"\x88\x00"
     client = MessageWriter(Role.CLIENT, mask_source=lambda n: b"\0" * n)
     assert client.close_reply(CloseReceived(4000, "")) == b"\x88\x82\0\0\0\0\x0f\xa0"
 

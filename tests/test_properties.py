@@ -146,4 +146,4 @@ def test_message_round_trip(role: Role, seed: int, fragment: int | None,
     assert b"".join(pieces) == wire
     events, error = run(MessageReader(peer).feed, pieces)
     assert error is None
-    assert events == [*messages, CloseReceived(code, "")]
+    assert events == [*messages, CloseReceived(1005 if code is None else code, "")]
