@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-dist test-matrix compliance fuzz bench bench-quick bench-wire browser-deps clean
+.PHONY: demo test test-dist test-matrix compiled test-compiled compliance fuzz bench bench-quick \
+	bench-wire browser-deps clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -79,12 +80,34 @@ bench: $(VENV)/.bench
 bench-quick: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench.py --quick
 
+# -- the optional compiled build (mypyc, setup.py), in a venv of its own ------------
+CVENV := .venv-compiled
+
+$(CVENV)/.test: requirements/test.txt
+	$(PYTHON) -m venv $(CVENV)
+	$(CVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/test.txt
+	touch $@
+
+# WSFRAME_MYPYC=1 pip install . builds and installs the compiled wheel (about a minute).
+compiled: $(CVENV)/.test
+	WSFRAME_MYPYC=1 $(CVENV)/bin/python -m pip --disable-pip-version-check -q install \
+		--force-reinstall --no-deps .
+	PYTHONSAFEPATH=1 $(CVENV)/bin/python -c "import wsframe; assert wsframe.COMPILED, 'not compiled'"
+	cd /tmp && $(CURDIR)/$(CVENV)/bin/wsframe --version
+
+# The whole suite against the compiled build. PYTHONSAFEPATH: the checkout's
+# wsframe/ (pure Python) must not shadow the installed, compiled one.
+test-compiled: compiled
+	PYTHONSAFEPATH=1 WSFRAME_EXPECT_COMPILED=1 $(CVENV)/bin/python -m pytest -q \
+		-p no:cacheprovider
+
 # The test suite on every Python 3.10-3.13 that pyenv provides here.
 test-matrix:
 	./.ci/test-matrix.sh 3.10 3.11 3.12 3.13
 
 clean:
-	rm -rf $(VENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache .pytest_cache reports
+	rm -rf $(VENV) $(CVENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache .pytest_cache \
+		reports build
 
 # -- Autobahn|Testsuite (needs Python 2.7, found through pyenv) ------------------
 PY27     ?= $(shell pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep -E '^2\.7' | tail -n 1) 2>/dev/null)/bin/python

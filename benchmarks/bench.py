@@ -49,7 +49,7 @@ ACCELERATED = "--accelerated" in sys.argv
 if not ACCELERATED:
     os.environ["WSFRAME_NO_ACCEL"] = "1"     # before wsframe is imported
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the checkout, if not installed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import connection_memory

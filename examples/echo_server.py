@@ -23,7 +23,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.append(str(Path(__file__).resolve().parent.parent))  # the checkout, if not installed
 
 from wsframe import CloseCode, ProtocolError, Role, build_close
 from wsframe.extensions.permessage_deflate import PerMessageDeflate, accept_offer

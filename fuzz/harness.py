@@ -17,6 +17,7 @@ events and the same error; after an error the reader stays terminal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from wsframe import (
@@ -66,8 +67,11 @@ def _merge(events: list[Any]) -> list[Any]:
     return out
 
 
-def check(data: bytes) -> None:
-    """Raise AssertionError (or any other exception) if ``data`` breaks a property."""
+def check(data: bytes, wrap: Callable[[MessageReader], Any] | None = None) -> None:
+    """Raise AssertionError (or any other exception) if ``data`` breaks a property.
+
+    ``wrap`` (for testing the oracle itself) wraps each MessageReader.
+    """
     if not data:
         return
     control, stream = data[0], data[1:]
@@ -81,9 +85,10 @@ def check(data: bytes) -> None:
     def parser() -> FrameParser:
         return FrameParser(role, max_frame_size=limit, strict=strict)
 
-    def reader() -> MessageReader:
-        return MessageReader(role, max_message_size=limit, max_frame_size=limit,
+    def reader() -> Any:
+        made = MessageReader(role, max_message_size=limit, max_frame_size=limit,
                              stream=streaming)
+        return made if wrap is None else wrap(made)
 
     for make in (parser, reader):
         whole = _run(make(), [stream])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
 sys.path.insert(0, str(FUZZ))
 
 import harness  # noqa: E402
+
+from wsframe import Event, MessageReader, ProtocolError, TextChunk  # noqa: E402
 
 CASES = sorted((FUZZ / "regressions").glob("*.bin"))
 
@@ -24,22 +27,35 @@ def test_there_are_regressions_to_replay() -> None:
     assert CASES
 
 
-def test_oracle_catches_a_broken_reader(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The oracle is not vacuous: with the fix for the first regression undone
-    (a streaming reader that drops the valid text before a bad byte), the
-    recorded input fails the check."""
-    from wsframe import messages
-    from wsframe.utf8 import Utf8Decoder, Utf8Error
+class Forgetful:
+    """A reader with the first regression's bug put back: when a feed ends in a
+    UTF-8 error, the valid text just before the bad byte is lost."""
 
-    original = Utf8Decoder.decode
+    def __init__(self, reader: MessageReader) -> None:
+        self.reader = reader
 
-    def forgetful(self: Utf8Decoder, data: bytes, final: bool = False) -> str:
+    def feed(self, data: bytes) -> Iterator[Event]:
+        events: list[Event] = []
         try:
-            return original(self, data, final)
-        except Utf8Error as exc:
-            raise Utf8Error(exc.position) from None       # valid text lost
+            events.extend(self.reader.feed(data))
+        except ProtocolError as exc:
+            if exc.code == 1007 and events and isinstance(events[-1], TextChunk):
+                events.pop()                     # the valid text before the bad byte
+            if not events:
+                raise
+            return self._then_raise(events, exc)
+        return iter(events)
 
-    monkeypatch.setattr(messages.Utf8Decoder, "decode", forgetful)
+    @staticmethod
+    def _then_raise(events: list[Event], error: ProtocolError) -> Iterator[Event]:
+        yield from events
+        raise error
+
+
+def test_oracle_catches_a_broken_reader() -> None:
+    """The oracle is not vacuous: with the fix for the first regression undone,
+    the recorded input fails the check."""
+    data = (FUZZ / "regressions/streaming-utf8-error-after-valid-prefix.bin").read_bytes()
+    harness.check(data)                         # the real reader passes
     with pytest.raises(AssertionError, match="split invariance"):
-        harness.check((FUZZ / "regressions/streaming-utf8-error-after-valid-prefix.bin")
-                      .read_bytes())
+        harness.check(data, wrap=Forgetful)

@@ -4,6 +4,9 @@ Bytes in, frames or messages out; messages in, bytes out. wsframe never opens
 a socket, never sleeps and never reads a clock: the caller owns all I/O.
 """
 
+import importlib.machinery as _machinery
+
+from . import decoder as _decoder
 from .close_codes import CloseCode, may_be_sent
 from .errors import ProtocolError, Violation
 from .frames import Frame, build_close, build_frame, parse_close_payload
@@ -26,7 +29,13 @@ from .roles import Role
 
 __version__ = "0.1.0"
 
+#: True when the mypyc-compiled build is loaded (``WSFRAME_MYPYC=1 pip install .``),
+#: False for pure Python. ``wsframe --version`` says it too.
+COMPILED: bool = _decoder.__file__ is not None and _decoder.__file__.endswith(
+    tuple(_machinery.EXTENSION_SUFFIXES))
+
 __all__ = [
+    "COMPILED",
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "BinaryChunk",

@@ -9,15 +9,16 @@ those checks; the hot paths never call them.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 from .roles import Role
 
 if TYPE_CHECKING:
     from .extensions.base import Extension
 
-__all__ = ["check_bytes", "check_count", "check_extensions", "check_role", "reject"]
+__all__ = ["Flag", "check_bytes", "check_count", "check_extensions", "check_role", "reject"]
 
 
 def reject(name: str, value: object, allowed: str) -> NoReturn:
@@ -25,17 +26,30 @@ def reject(name: str, value: object, allowed: str) -> NoReturn:
     raise ValueError(f"{name} must be {allowed}, not {value!r}")
 
 
+class Flag(Protocol):
+    """The type of a yes/no argument: True or False (or anything with ``__bool__``).
+
+    Annotating flags this way rather than ``bool`` keeps one behaviour in both
+    builds: the compiled build (mypyc) would refuse anything but a bool with
+    a message of its own, the pure build would take any true value.
+    """
+
+    def __bool__(self) -> bool: ...
+
+
 def check_count(name: str, value: object, *, minimum: int = 0,
                 optional: bool = True) -> int | None:
-    """An int >= ``minimum`` (bools refused), or None when ``optional``."""
+    """An integer >= ``minimum`` (anything with ``__index__``, bools refused), or
+    None when ``optional``. Returns it as an int."""
     if value is None and optional:
         return None
     allowed = f"an int >= {minimum}" + (" or None" if optional else "")
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{name} must be {allowed}, not {type(value).__name__}")
-    if value < minimum:
+    number = operator.index(value)      # type: ignore[arg-type]  # has __index__
+    if number < minimum:
         reject(name, value, allowed)
-    return value
+    return number
 
 
 def check_role(value: object, name: str = "role") -> Role:

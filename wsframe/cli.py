@@ -26,7 +26,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from typing import IO, Any, NoReturn
 
-from . import __version__
+from . import COMPILED, __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
 from .close_codes import CloseCodeInfo, Retry, compare, explain
 from .dissect import (
@@ -406,7 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wsframe`` command."""
     parser = _Parser(prog="wsframe", description="RFC 6455 WebSocket frames: dissect, "
                      "explain close codes, build frames.", epilog=EXIT_STATUSES)
-    parser.add_argument("--version", action="version", version=f"wsframe {__version__}")
+    build = "compiled with mypyc" if COMPILED else "pure Python"
+    parser.add_argument("--version", action="version",
+                        version=f"wsframe {__version__} ({build})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = _subparser(sub, "dissect", "show every frame of a byte stream, bit by bit",

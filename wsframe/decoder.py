@@ -44,13 +44,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from struct import Struct
-from typing import Generic, TypeVar
+from typing import Generic, SupportsIndex, TypeVar
 
-from .checks import check_bytes, check_count, check_role
+from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .frames import parse_close_payload
 from .header import FirstByte, FrameKind, first_byte_problem, first_byte_table
 from .masking import apply_mask, mask_small, unmask_buffer
+from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
 
@@ -122,6 +123,7 @@ class FrameHeader:
                 f"offset={self.offset}>")
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class FrameDecoder(Generic[_T]):
     """The RFC 6455 frame state machine that `FrameParser` and `MessageReader` stand on.
 
@@ -147,22 +149,26 @@ class FrameDecoder(Generic[_T]):
                  "_received", "_state", "_stop_at_close", "_whole", "max_frame_size", "role",
                  "strict")
 
-    def __init__(self, role: Role, *, max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-                 strict: bool = True, extension_rsv: int = 0,
-                 stop_at_close: bool = False) -> None:
+    # Integer and flag arguments are annotated SupportsIndex and Flag, not int
+    # and bool: the same checks, and messages, in the compiled build (see Flag).
+    def __init__(self, role: Role, *,
+                 max_frame_size: SupportsIndex | None = DEFAULT_MAX_FRAME_SIZE,
+                 strict: Flag = True, extension_rsv: SupportsIndex = 0,
+                 stop_at_close: Flag = False) -> None:
         check_role(role)
-        check_count("max_frame_size", max_frame_size)
-        if isinstance(extension_rsv, bool) or not isinstance(extension_rsv, int) \
-                or extension_rsv & ~0x70:
+        limit = check_count("max_frame_size", max_frame_size)
+        rsv = check_count("extension_rsv", extension_rsv, optional=False)
+        assert rsv is not None
+        if rsv & ~0x70:
             raise ValueError("extension_rsv may only contain the bits 0x40, 0x20 and 0x10, "
                              f"not {extension_rsv!r}")
         self.role = role
-        self.max_frame_size = max_frame_size
-        self._frame_limit = max_frame_size     # what the state machine enforces
+        self.max_frame_size = limit
+        self._frame_limit = limit               # what the state machine enforces
         self.strict = bool(strict)
-        self._extension_rsv = extension_rsv
+        self._extension_rsv = rsv
         self._stop_at_close = bool(stop_at_close)
-        self._first = first_byte_table(extension_rsv)
+        self._first = first_byte_table(rsv)
         # Section 5.1: a server receives masked frames, a client unmasked ones.
         self._mask_bit = 0x80 if role is Role.SERVER else 0
         self._error: ProtocolError | None = None
@@ -223,7 +229,7 @@ class FrameDecoder(Generic[_T]):
             return _then_raise(out, exc)
         return iter(out)
 
-    def feed_all(self, chunks: Iterable[bytes]) -> list[_T]:
+    def feed_all(self, chunks: Iterable[bytes | bytearray | memoryview]) -> list[_T]:
         """Feed several chunks and return everything (raises at a violation)."""
         items: list[_T] = []
         for chunk in chunks:

@@ -14,7 +14,7 @@ what the fragmentation rules (section 5.4) and the control-frame rules
 from __future__ import annotations
 
 from functools import cache
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .errors import Violation
 from .opcodes import Opcode
@@ -36,10 +36,10 @@ class FrameKind:
     ``kind >= FrameKind.CONTROL`` means a control frame.
     """
 
-    START = 0           #: TEXT or BINARY: starts a message
-    CONTINUATION = 1    #: continues a fragmented message
-    CONTROL = 2         #: PING or PONG
-    CLOSE = 3           #: CLOSE: a control frame whose payload is checked too
+    START: Final = 0            #: TEXT or BINARY: starts a message
+    CONTINUATION: Final = 1     #: continues a fragmented message
+    CONTROL: Final = 2          #: PING or PONG
+    CLOSE: Final = 3            #: CLOSE: a control frame whose payload is checked too
 
 
 def frame_kind(opcode: Opcode) -> int:

@@ -40,9 +40,9 @@ Both are re-exported here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, SupportsIndex
 
-from .checks import check_count, check_extensions, check_role
+from .checks import Flag, check_count, check_extensions, check_role
 from .close_codes import CloseCode
 from .decoder import FrameDecoder, FrameHeader
 from .errors import ProtocolError, Violation
@@ -58,6 +58,7 @@ from .events import (
 )
 from .extensions.base import TransformError
 from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
+from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
 from .utf8 import Utf8Decoder, Utf8Error
@@ -121,6 +122,7 @@ def _not_utf8(position: int, offset: int) -> ProtocolError:
                          f"text message is not UTF-8 (byte {position})", offset)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class MessageReader(FrameDecoder[Event]):
     """Turn received bytes into messages and control events, enforcing RFC 6455.
 
@@ -152,27 +154,29 @@ class MessageReader(FrameDecoder[Event]):
                  "_piece_offset", "_plain_text", "_quick", "_streamed", "_utf8",
                  "max_message_size", "stream")
 
-    def __init__(self, role: Role, *, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
-                 max_frame_size: int | _FollowMessageLimit | None = FOLLOW_MESSAGE_LIMIT,
-                 stream: bool = False, extensions: Iterable[Extension] = ()) -> None:
+    def __init__(self, role: Role, *,
+                 max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_frame_size: SupportsIndex | _FollowMessageLimit | None
+                 = FOLLOW_MESSAGE_LIMIT,
+                 stream: Flag = False, extensions: Iterable[Extension] = ()) -> None:
         check_role(role)
-        check_count("max_message_size", max_message_size)
+        message_limit = check_count("max_message_size", max_message_size)
         self._extensions = check_extensions(extensions)
         if isinstance(max_frame_size, _FollowMessageLimit):
-            max_frame_size = _frame_limit(max_message_size, bool(self._extensions))
+            frame_limit = _frame_limit(message_limit, bool(self._extensions))
             # Uncompressed, the message limit is checked from each frame's
             # declared length, before its payload is kept; that check alone
             # reports the right rule (MESSAGE_TOO_BIG).
-            decoder_limit = max_frame_size if self._extensions else None
+            decoder_limit = frame_limit if self._extensions else None
         else:
-            decoder_limit = check_count("max_frame_size", max_frame_size)
+            frame_limit = decoder_limit = check_count("max_frame_size", max_frame_size)
         rsv = 0
         for extension in self._extensions:
             rsv |= extension.rsv_bits
         super().__init__(role, max_frame_size=decoder_limit, extension_rsv=rsv,
                          stop_at_close=True)
-        self.max_message_size = max_message_size
-        self.max_frame_size = max_frame_size
+        self.max_message_size = message_limit
+        self.max_frame_size = frame_limit
         self.stream = bool(stream)
         # A whole frame with FIN set and no message in progress is a whole
         # message, decoded straight from its frame, unless streaming or an

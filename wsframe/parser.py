@@ -10,15 +10,20 @@ It keeps reading after a Close frame, so a caller sees everything on the wire;
 
 from __future__ import annotations
 
+from typing import SupportsIndex
+
+from .checks import Flag
 from .decoder import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameHeader
 from .frames import Frame
 from .header import FirstByte
+from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
 
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "FrameParser"]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class FrameParser(FrameDecoder[Frame]):
     """Incremental, sans-I/O parser of RFC 6455 frames.
 
@@ -41,8 +46,9 @@ class FrameParser(FrameDecoder[Frame]):
 
     __slots__ = ()
 
-    def __init__(self, role: Role, *, max_frame_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-                 strict: bool = True, extension_rsv: int = 0) -> None:
+    def __init__(self, role: Role, *,
+                 max_frame_size: SupportsIndex | None = DEFAULT_MAX_FRAME_SIZE,
+                 strict: Flag = True, extension_rsv: SupportsIndex = 0) -> None:
         super().__init__(role, max_frame_size=max_frame_size, strict=strict,
                          extension_rsv=extension_rsv, stop_at_close=False)
 

@@ -107,7 +107,8 @@ def test_installed_version_and_cli(built: dict[str, Path]) -> None:
     python, bindir = built["python"], built["venv"] / "bin"
     version = run(python, "-c", "import importlib.metadata as m; print(m.version('wsframe'))",
                   cwd=built["tmp"]).stdout.strip()
-    assert run(bindir / "wsframe", "--version").stdout.strip() == f"wsframe {version}"
+    assert run(bindir / "wsframe", "--version").stdout.strip() == \
+        f"wsframe {version} (pure Python)"
     located = run(python, "-c", "import wsframe; print(wsframe.__file__)", cwd=built["tmp"])
     assert str(built["venv"]) in located.stdout        # the wheel, not a checkout
     dissected = run(bindir / "wsframe", "dissect", ROOT / "samples" / "valid-exchange.bin")
