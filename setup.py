@@ -16,6 +16,8 @@ from setuptools import setup
 # The modules mypyc compiles: where the time goes. The rest (the CLI, the
 # handshake, close-code knowledge, the writer) stays interpreted.
 COMPILED = [
+    "wsframe/frame.py",
+    "wsframe/events.py",
     "wsframe/header.py",
     "wsframe/masking.py",
     "wsframe/utf8.py",

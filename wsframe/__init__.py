@@ -9,7 +9,8 @@ import importlib.machinery as _machinery
 from . import decoder as _decoder
 from .close_codes import CloseCode, may_be_sent
 from .errors import ProtocolError, Violation
-from .frames import Frame, build_close, build_frame, parse_close_payload
+from .frame import Frame
+from .frames import build_close, build_frame, parse_close_payload
 from .messages import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BinaryChunk,

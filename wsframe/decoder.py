@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from struct import Struct
-from typing import Generic, SupportsIndex, TypeVar
+from typing import Final, Generic, SupportsIndex, TypeVar
 
 from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
@@ -58,23 +58,27 @@ from .roles import Role
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "FrameDecoder", "FrameHeader"]
 
 #: Default limit on one frame's payload: 1 MiB (like websockets' max_size).
-DEFAULT_MAX_FRAME_SIZE = 2**20
+DEFAULT_MAX_FRAME_SIZE: Final = 2**20
 
-_U64 = Struct("!Q")
+_U64: Final = Struct("!Q")
 
-_START, _CONTINUATION = FrameKind.START, FrameKind.CONTINUATION
-_CONTROL, _CLOSE = FrameKind.CONTROL, FrameKind.CLOSE
+_START: Final = FrameKind.START
+_CONTINUATION: Final = FrameKind.CONTINUATION
+_CONTROL: Final = FrameKind.CONTROL
+_CLOSE: Final = FrameKind.CLOSE
 
 # Decoder states.
-_HEADER, _PAYLOAD, _CLOSED = 0, 1, 2
+_HEADER: Final = 0
+_PAYLOAD: Final = 1
+_CLOSED: Final = 2
 
 # Pieces up to this size are unmasked with integer XOR inline (see masking.py).
-_SMALL_PIECE = 1024
+_SMALL_PIECE: Final = 1024
 
 _T = TypeVar("_T")
 
-_NOTHING: Iterator[object] = iter(())     # an exhausted iterator: safe to share
-_ONE_BYTE = tuple(bytes((b,)) for b in range(256))
+_NOTHING: Final[Iterator[object]] = iter(())     # an exhausted iterator: safe to share
+_ONE_BYTE: Final = tuple(bytes((b,)) for b in range(256))
 
 
 def _then_raise(items: list[_T], error: ProtocolError) -> Iterator[_T]:
@@ -329,7 +333,7 @@ class FrameDecoder(Generic[_T]):
         limit = self._frame_limit
         small = 126 if limit is None or limit >= 125 else limit + 1
         in_message = self._in_message
-        frame = self._frame
+        frame = self._frame         # the hook, looked up once per read
         from_bytes = int.from_bytes
 
         while pos < end:

@@ -26,7 +26,8 @@ from typing import Any
 
 from .close_codes import explain
 from .errors import ProtocolError, Violation
-from .frames import Frame, build_close, parse_close_payload
+from .frame import Frame
+from .frames import build_close, parse_close_payload
 from .header import OPCODES
 from .masking import apply_mask
 from .messages import FOLLOW_MESSAGE_LIMIT, BinaryMessage, Event, MessageReader, TextMessage

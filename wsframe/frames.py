@@ -1,4 +1,4 @@
-"""Frames, and the frame and close-frame builders (RFC 6455 5.2, 5.5.1).
+"""The frame and close-frame builders, and the Close payload (RFC 6455 5.2, 5.5.1).
 
 A frame on the wire (section 5.2)::
 
@@ -26,7 +26,6 @@ the "broken peer" itself; ``validate=False`` builds broken frames on purpose.
 from __future__ import annotations
 
 from struct import Struct
-from typing import Any
 
 from .checks import check_bytes
 from .close_codes import CloseCode, may_be_sent
@@ -35,59 +34,11 @@ from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
 from .masking import mask_frame, mask_small
 from .opcodes import Opcode
 
-__all__ = ["Frame", "build_close", "build_frame", "encode_frame", "parse_close_payload"]
+__all__ = ["build_close", "build_frame", "encode_frame", "parse_close_payload"]
 
 _U16 = Struct("!H")
 _B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
 _B_B_Q = Struct("!BBQ")     # first byte, MASK|127, 64-bit length
-
-
-class Frame:
-    """One frame as received (payload already unmasked) or to be sent.
-
-    Attributes:
-        opcode: the `Opcode`.
-        payload: the application data, unmasked.
-        fin: True if this is the final fragment of a message.
-        rsv1, rsv2, rsv3: the reserved bits (set only by extensions).
-        offset: for a parsed frame, the absolute position of its first byte
-            in the received stream; 0 for frames you create. Not part of
-            equality: two frames are equal when they carry the same content.
-    """
-
-    __slots__ = ("opcode", "payload", "fin", "rsv1", "rsv2", "rsv3", "offset")
-
-    def __init__(self, opcode: Opcode, payload: bytes = b"", fin: bool = True,
-                 rsv1: bool = False, rsv2: bool = False, rsv3: bool = False,
-                 offset: int = 0) -> None:
-        self.opcode = opcode
-        self.payload = payload
-        self.fin = fin
-        self.rsv1 = rsv1
-        self.rsv2 = rsv2
-        self.rsv3 = rsv3
-        self.offset = offset
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.opcode, self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Frame):
-            return NotImplemented
-        return self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash(self._key())
-
-    def __repr__(self) -> str:
-        flags = "".join(name for name, on in (
-            (" fin", self.fin), (" rsv1", self.rsv1), (" rsv2", self.rsv2),
-            (" rsv3", self.rsv3)) if on)
-        opcode = getattr(self.opcode, "name", self.opcode)
-        payload = self.payload
-        shown = repr(payload) if len(payload) <= 32 else (
-            f"{payload[:32]!r}... ({len(payload)} bytes)")
-        return f"<Frame {opcode}{flags} payload={shown} offset={self.offset}>"
 
 
 def _opcode(opcode: object, validate: bool) -> int:

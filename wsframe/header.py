@@ -23,10 +23,12 @@ __all__ = ["OPCODES", "RSV1", "RSV2", "RSV3", "FirstByte", "FrameKind", "first_b
            "first_byte_table", "frame_kind"]
 
 #: The RSV bits of the first header byte.
-RSV1, RSV2, RSV3 = 0x40, 0x20, 0x10
+RSV1: Final = 0x40
+RSV2: Final = 0x20
+RSV3: Final = 0x10
 
 #: Opcode value -> `Opcode`, for the six opcodes RFC 6455 defines.
-OPCODES: dict[int, Opcode] = {op.value: op for op in Opcode}
+OPCODES: Final[dict[int, Opcode]] = {op.value: op for op in Opcode}
 
 
 class FrameKind:

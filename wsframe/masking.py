@@ -41,26 +41,26 @@ import importlib.metadata
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 __all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "implementations", "mask_frame",
            "mask_small", "unmask_buffer"]
 
 # Lengths up to this use integer XOR; above it the translate lanes are faster
 # (crossover between 512 and 1024 bytes with benchmarks/masking.py).
-_INT_XOR_MAX = 1024
-_BLOCK = 65536          # a multiple of 4: every block starts at key byte 0
+_INT_XOR_MAX: Final = 1024
+_BLOCK: Final = 65536          # a multiple of 4: every block starts at key byte 0
 # With accelerators: wsaccel below _WSACCEL_MAX, numpy from _NUMPY_MIN.
-_WSACCEL_MAX = 2048
-_NUMPY_MIN = 512
+_WSACCEL_MAX: Final = 2048
+_NUMPY_MIN: Final = 512
 # The send path XORs payloads from _SCRATCH_MIN to _SCRATCH_MAX bytes into one
 # scratch array per thread (below, fresh arrays are cheap: malloc reuses them).
-_SCRATCH_MIN = 128 * 1024
-_SCRATCH_MAX = 16 * 2**20
+_SCRATCH_MIN: Final = 128 * 1024
+_SCRATCH_MAX: Final = 16 * 2**20
 
-_IDENTITY = int.from_bytes(bytes(range(256)), "big")
+_IDENTITY: Final = int.from_bytes(bytes(range(256)), "big")
 # _XOR_TABLES[k] maps every byte b to b ^ k: a translate table per key byte.
-_XOR_TABLES = tuple(
+_XOR_TABLES: Final = tuple(
     (_IDENTITY ^ int.from_bytes(bytes((k,)) * 256, "big")).to_bytes(256, "big")
     for k in range(256)
 )

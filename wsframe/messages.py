@@ -40,7 +40,7 @@ Both are re-exported here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, SupportsIndex
+from typing import TYPE_CHECKING, Final, SupportsIndex
 
 from .checks import Flag, check_count, check_extensions, check_role
 from .close_codes import CloseCode
@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 #: Default limit on a reassembled message: 1 MiB (like websockets' max_size).
-DEFAULT_MAX_MESSAGE_SIZE = 2**20
+DEFAULT_MAX_MESSAGE_SIZE: Final = 2**20
 
 
 class _FollowMessageLimit:
@@ -97,7 +97,7 @@ class _FollowMessageLimit:
 
 #: `MessageReader`'s default ``max_frame_size``: whatever ``max_message_size``
 #: allows, since a frame never carries more than its message.
-FOLLOW_MESSAGE_LIMIT = _FollowMessageLimit()
+FOLLOW_MESSAGE_LIMIT: Final = _FollowMessageLimit()
 
 
 def _frame_limit(message_limit: int | None, compressed: bool) -> int | None:
@@ -115,6 +115,11 @@ def _frame_limit(message_limit: int | None, compressed: bool) -> int | None:
 
 
 # -- reading --------------------------------------------------------------------
+
+# Opcodes the hot paths compare with (module constants: one load, compiled or not).
+_TEXT: Final = Opcode.TEXT
+_PING: Final = Opcode.PING
+
 
 def _not_utf8(position: int, offset: int) -> ProtocolError:
     """The 1007 for a text message whose byte ``position`` cannot be UTF-8 (8.1)."""
@@ -200,7 +205,7 @@ class MessageReader(FrameDecoder[Event]):
 
     def _frame(self, first: FirstByte, payload: bytes, offset: int, out: list[Event]) -> None:
         if first[5] == FrameKind.CONTROL:       # delivered at once, even between fragments
-            out.append(Ping(payload) if first[0] is Opcode.PING else Pong(payload))
+            out.append(Ping(payload) if first[0] is _PING else Pong(payload))
             return
         if self._opcode is None:
             if self._quick and first[1]:
@@ -208,7 +213,7 @@ class MessageReader(FrameDecoder[Event]):
                 limit = self.max_message_size
                 if limit is not None and len(payload) > limit:
                     raise self._too_big(len(payload), offset)
-                if first[0] is Opcode.TEXT:
+                if first[0] is _TEXT:
                     try:
                         out.append(TextMessage(payload.decode()))
                     except UnicodeDecodeError as exc:
