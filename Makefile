@@ -72,8 +72,9 @@ fuzz: $(VENV)/.fuzz
 	$(BIN)/python fuzz/fuzz_wsframe.py fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 		-artifact_prefix=fuzz/crashes/ -print_final_stats=1
 
-# wsframe vs websockets and wsproto, one process (about 2 minutes).
-bench: $(VENV)/.bench
+# wsframe vs websockets, wsproto and aiohttp's reader, with the compiled build's
+# rows measured in a child process of the same run (a few minutes).
+bench: $(VENV)/.bench compiled
 	$(BIN)/python benchmarks/bench.py
 
 # The same benchmark on tiny streams: checks that it runs (CI).

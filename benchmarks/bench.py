@@ -45,7 +45,8 @@ if os.environ.get("GLIBC_TUNABLES") != TUNABLES:    # see the module documentati
     os.execve(sys.executable, [sys.executable, *sys.argv],
               {**os.environ, "GLIBC_TUNABLES": TUNABLES})
 
-ACCELERATED = "--accelerated" in sys.argv
+# Children: --accelerated (this venv, accelerator on), --compiled (.venv-compiled).
+ACCELERATED = "--accelerated" in sys.argv or "--compiled" in sys.argv
 if not ACCELERATED:
     os.environ["WSFRAME_NO_ACCEL"] = "1"     # before wsframe is imported
 
@@ -139,6 +140,47 @@ def websockets_protocol(chunks: list[bytes]) -> Callable[[], int]:
     return run
 
 
+class _AiohttpProtocol:
+    """What aiohttp's data queue calls back for flow control (nothing, here)."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def aiohttp_reader(chunks: list[bytes]) -> Callable[[], int]:
+    """aiohttp's WebSocket reader (its Cython build when installed from a wheel)."""
+    import asyncio
+
+    from aiohttp._websocket import reader as aiohttp_websocket
+
+    class Counting(aiohttp_websocket.WebSocketDataQueue):  # type: ignore[misc]
+        messages = 0
+
+        def feed_data(self, data: object, size: int) -> None:
+            self.messages += 1
+
+    loop = asyncio.new_event_loop()
+
+    def run() -> int:
+        queue = Counting(_AiohttpProtocol(), 2**30, loop=loop)
+        reader = aiohttp_websocket.WebSocketReader(queue, 0, compress=False, decode_text=True)
+        for chunk in chunks:
+            reader.feed_data(chunk)
+        return int(queue.messages)
+    return run
+
+
+def aiohttp_flavour() -> str:
+    from aiohttp._websocket import reader as aiohttp_websocket
+    return "Cython" if aiohttp_websocket.WebSocketReader.__module__.endswith("_c") \
+        else "pure Python"
+
+
 def wsproto_frames(chunks: list[bytes]) -> Callable[[], int]:
     def run() -> int:
         protocol = FrameProtocol(client=False, extensions=[])
@@ -228,13 +270,15 @@ class Targets:
 # -- sections ------------------------------------------------------------------------
 
 def compare_parsers(table: Table, title: str, stream: bytes, frames: int, rounds: int,
-                    chunk: int | None = None) -> dict[str, float]:
+                    chunk: int | None = None, aiohttp: bool = False) -> dict[str, float]:
     """Time every parser on ``stream`` and add rows; return frames/s by contender."""
     chunks = reads(stream, chunk)
     contenders = {"wsframe FrameParser": wsframe_frames(chunks),
                   "wsframe MessageReader": wsframe_messages(chunks),
                   "websockets Protocol": websockets_protocol(chunks),
                   "wsproto FrameProtocol": wsproto_frames(chunks)}
+    if aiohttp:
+        contenders[f"aiohttp WebSocketReader ({aiohttp_flavour()})"] = aiohttp_reader(chunks)
     times = best_times(contenders, rounds, frames)
     anchor = times["websockets Protocol"]
     table.add(f"{title}")
@@ -401,18 +445,39 @@ def accelerated_rows(rounds: int, scale: int, quick: bool) -> None:
                "write": writers(rounds, scale)}, sys.stdout)
 
 
+def compiled_rows(rounds: int, scale: int) -> None:
+    """Child process in the compiled build's venv: its rows, as JSON on stdout."""
+    n = 20_000 // scale
+    chunks = [masked_stream(n, 64, Opcode.TEXT)]
+    times = best_times({"FrameParser": wsframe_frames(chunks),
+                        "MessageReader": wsframe_messages(chunks),
+                        "aiohttp": aiohttp_reader(chunks),
+                        "websockets": websockets_protocol(chunks)}, rounds, n)
+    json.dump({"compiled": wsframe.COMPILED, "accelerator": masking.ACCELERATOR,
+               "aiohttp": aiohttp_flavour(), "frames": n,
+               "small": {name: n / seconds for name, seconds in times.items()},
+               "large": large_messages(rounds, scale)}, sys.stdout)
+
+
+COMPILED_PYTHON = Path(__file__).resolve().parent.parent / ".venv-compiled" / "bin" / "python"
+
+
 def main() -> int:
     """Run the benchmarks and print the table; exit 1 if a target is missed (full run)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small streams, one round")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--accelerated", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--compiled", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     quick = args.quick
     rounds = args.rounds or (1 if quick else 7)
     scale = 16 if quick else 1
     if args.accelerated:
         accelerated_rows(rounds, scale, quick)
+        return 0
+    if args.compiled:
+        compiled_rows(rounds, scale)
         return 0
 
     print(f"Python {platform.python_version()} ({platform.python_implementation()}) on "
@@ -428,7 +493,7 @@ def main() -> int:
     n = 20_000 // scale
     small = masked_stream(n, 64, Opcode.TEXT)
     rates = compare_parsers(table, f"1. {n:,} masked 64-byte text frames, fed whole",
-                            small, n, rounds)
+                            small, n, rounds, aiohttp=True)
     targets.at_least("FrameParser, 64 B frames vs websockets",
                      rates["wsframe FrameParser"] / rates["websockets Protocol"], 2.0)
     targets.at_least("MessageReader, 64 B frames vs websockets",
@@ -563,6 +628,38 @@ def main() -> int:
             rates = found["write"][str(size)]
             targets.at_least(f"accelerated: client writer, {size // 1024:,} KiB, vs websockets",
                              rates["wsframe"] / rates["websockets"], 1.0)
+
+    if not COMPILED_PYTHON.exists():
+        print("\n9. The compiled build: not built here (make compiled)")
+    else:
+        child = subprocess.run(
+            [str(COMPILED_PYTHON), __file__, "--compiled", "--rounds", str(rounds)]
+            + (["--quick"] if quick else []), capture_output=True, text=True, check=True,
+            env={k: v for k, v in os.environ.items() if k != "WSFRAME_NO_ACCEL"})
+        built = json.loads(child.stdout)
+        assert built["compiled"], "the .venv-compiled build is not compiled (make compiled)"
+        small_rates = built["small"]
+        print(f"\n9. The compiled build (mypyc; accelerator: {built['accelerator']}), in a "
+              "child process in this run")
+        compiled_table = Table()
+        compiled_table.add(f"  {built['frames']:,} masked 64-byte text frames, fed whole")
+        for name, rate in small_rates.items():
+            label = f"aiohttp WebSocketReader ({built['aiohttp']})" if name == "aiohttp" else \
+                "websockets Protocol" if name == "websockets" else f"wsframe {name}, compiled"
+            compiled_table.add(f"    {label}", f"{rate:,.0f} frames/s",
+                               f"{rate / small_rates['aiohttp']:.2f}x aiohttp",
+                               f"{rate / small_rates['websockets']:.2f}x websockets")
+        compiled_table.print()
+        print_large(built["large"], None, scale)
+        targets.at_least("compiled FrameParser, 64 B frames vs aiohttp's reader",
+                         small_rates["FrameParser"] / small_rates["aiohttp"], 1.0)
+        targets.at_least("compiled MessageReader, 64 B frames vs aiohttp's reader",
+                         small_rates["MessageReader"] / small_rates["aiohttp"], 0.8)
+        for kind in ("binary", "text"):
+            for read in READ_SIZES[1:]:
+                rates = built["large"][f"{kind} {read}"]
+                targets.at_least(f"compiled: {kind}, reads of {read:,} B, vs websockets",
+                                 rates["wsframe"] / rates["websockets"], 1.0)
 
     print("\nTargets (ratios within this run):")
     missed = targets.print()
