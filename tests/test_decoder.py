@@ -73,7 +73,7 @@ def test_binary_frames_are_kept_masked_and_text_frames_checked_as_they_arrive() 
     text = masked(Opcode.TEXT, b"a" * 500 + b"\xff" + b"a" * 499)
     reader = MessageReader(Role.SERVER)
     assert list(reader.feed(text[:400])) == []
-    assert reader.buffered == 0                 # handed up: nothing kept in the decoder
+    assert reader.buffered == 400 - 8           # validated and kept by the reader
     with pytest.raises(ProtocolError) as info:
         list(reader.feed(text[400:600]))
     assert (info.value.code, info.value.offset) == (1007, 0)

@@ -6,11 +6,15 @@ import pytest
 
 from wsframe.handshake import (
     HandshakeError,
+    HeadReader,
     accept_key,
     check_request,
     check_response,
+    choose_subprotocol,
     client_request,
+    offered_subprotocols,
     parse_head,
+    rejection,
     server_response,
 )
 
@@ -70,3 +74,79 @@ def test_server_response_and_client_check_round_trip() -> None:
         check_response(parse_head(response), RFC_KEY)
     with pytest.raises(HandshakeError, match="not 101"):
         check_response(parse_head(b"HTTP/1.1 403 Forbidden\r\n\r\n"), key)
+
+
+# -- what an embedder needs around the handshake (each was missing) ---------------------
+
+def test_server_response_takes_extra_headers_and_refuses_injection() -> None:
+    response = server_response(RFC_KEY, subprotocol="chat",
+                               headers=[("server", "uvicorn"), (b"date", b"Thu, 26 Nov 2026")])
+    assert response.endswith(b"Sec-WebSocket-Protocol: chat\r\nserver: uvicorn\r\n"
+                             b"date: Thu, 26 Nov 2026\r\n\r\n")
+    with pytest.raises(ValueError, match="control character"):
+        server_response(RFC_KEY, headers=[("x-evil", "a\r\nSet-Cookie: x")])
+    with pytest.raises(ValueError, match="not a header name"):
+        server_response(RFC_KEY, headers=[("bad name", "x")])
+
+
+def test_rejection_has_the_reason_phrase_and_a_body() -> None:
+    assert rejection(403) == (b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n"
+                              b"Connection: close\r\n\r\n")
+    assert rejection(400, headers=[("Content-Type", "text/plain")], body=b"no") == (
+        b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+        b"Connection: close\r\n\r\nno")
+    # The example server used to send "426 Bad Request"; the error knows its phrase.
+    response = HandshakeError("only version 13", 426).response()
+    assert response.startswith(b"HTTP/1.1 426 Upgrade Required\r\n")
+    assert b"\r\nSec-WebSocket-Version: 13\r\n" in response
+    assert response.endswith(b"\r\n\r\nonly version 13\n")
+    with pytest.raises(ValueError, match="status must be an HTTP status code"):
+        rejection(1013)
+
+
+def test_head_reader_collects_until_the_blank_line_with_a_size_cap() -> None:
+    reader = HeadReader()
+    assert reader.feed(GOOD[:10]) is None
+    assert reader.feed(GOOD[10:-1]) is None
+    head = reader.feed(GOOD[-1:] + b"\x81\x85")
+    assert head is not None and head.start_line == ("GET", "/chat", "HTTP/1.1")
+    assert reader.remainder == b"\x81\x85"            # the first frame's bytes, kept
+    slow = HeadReader(max_size=64)
+    with pytest.raises(HandshakeError, match="larger than 64 bytes") as info:
+        for byte in GOOD:
+            slow.feed(bytes((byte,)))                 # a slowloris never gets past 64 bytes
+    assert info.value.status == 431
+    with pytest.raises(TypeError, match="data must be bytes"):
+        HeadReader().feed("GET")  # type: ignore[arg-type]
+
+
+def test_subprotocol_negotiation_both_sides() -> None:
+    request, key = client_request("h", "/", subprotocols=["v2.chat", "v1.chat"])
+    head = parse_head(request)
+    assert offered_subprotocols(head) == ["v2.chat", "v1.chat"]
+    assert choose_subprotocol(head, ["v1.chat", "v2.chat"]) == "v1.chat"   # server's order
+    assert choose_subprotocol(head, ["other"]) is None
+    response = parse_head(server_response(key, subprotocol="v1.chat"))
+    assert check_response(response, key, subprotocols=["v2.chat", "v1.chat"]) == "v1.chat"
+    assert check_response(parse_head(server_response(key)), key) is None
+    with pytest.raises(HandshakeError, match="was not offered"):
+        check_response(response, key, subprotocols=["v2.chat"])
+
+
+def test_version_is_checked_before_the_key_and_keys_have_their_own_messages() -> None:
+    no_key = GOOD.replace(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", b"")
+    old = no_key.replace(b"Version: 13", b"Version: 8")
+    with pytest.raises(HandshakeError, match="must be 13, found 8") as info:
+        check_request(parse_head(old))
+    assert info.value.status == 426                   # was 400 "exactly one key"
+    with pytest.raises(HandshakeError, match="missing Sec-WebSocket-Key header"):
+        check_request(parse_head(no_key))
+    twice = GOOD.replace(b"Origin:", b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin:")
+    with pytest.raises(HandshakeError, match="2 Sec-WebSocket-Key headers"):
+        check_request(parse_head(twice))
+
+
+@pytest.mark.parametrize("target", [b"/a\x01b", b"/a\x7fb", b"/a\tb"])
+def test_request_targets_with_control_bytes_are_refused(target: bytes) -> None:
+    with pytest.raises(HandshakeError, match="malformed HTTP start line"):
+        parse_head(GOOD.replace(b"/chat", target))

@@ -8,7 +8,8 @@ import importlib.machinery as _machinery
 
 from . import decoder as _decoder
 from .close_codes import CloseCode, may_be_sent
-from .errors import ProtocolError, Violation
+from .connection import Connection, State
+from .errors import ConnectionClosed, ProtocolError, Violation
 from .frame import Frame
 from .frames import build_close, build_frame, parse_close_payload
 from .messages import (
@@ -43,6 +44,8 @@ __all__ = [
     "BinaryMessage",
     "CloseCode",
     "CloseReceived",
+    "Connection",
+    "ConnectionClosed",
     "Event",
     "Frame",
     "FrameParser",
@@ -53,6 +56,7 @@ __all__ = [
     "Pong",
     "ProtocolError",
     "Role",
+    "State",
     "TextChunk",
     "TextMessage",
     "Violation",

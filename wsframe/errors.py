@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ProtocolError", "Violation", "MAX_REASON_BYTES"]
+__all__ = ["ConnectionClosed", "ProtocolError", "Violation", "MAX_REASON_BYTES"]
 
 #: A Close frame's payload is at most 125 bytes (section 5.5), two of which
 #: are the status code, so a reason is at most 123 bytes of UTF-8.
@@ -161,3 +161,9 @@ class ProtocolError(Exception):
     def __reduce__(self) -> tuple[type[ProtocolError], tuple[Violation, str, int]]:
         # Exceptions pickle their ``args``; ours are not the constructor's.
         return (ProtocolError, (self.violation, self.reason, self.offset))
+
+
+class ConnectionClosed(RuntimeError):
+    """Something was to be sent after this side's Close frame, or after the
+    connection closed or failed: RFC 6455 5.5.1 allows no data after a Close.
+    The message says which."""

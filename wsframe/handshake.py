@@ -2,11 +2,18 @@
 
 wsframe is a framing codec; the HTTP exchange that precedes framing belongs
 to whoever owns the connection. These helpers cover what every embedder
-needs and gets subtly wrong: computing ``Sec-WebSocket-Accept`` (4.2.2),
-checking a client's upgrade request (4.2.1), building the 101 response, and
-the client side of the same (4.1). `parse_head` is a deliberately minimal,
-strict reader of an HTTP/1.1 request or response head (no obsolete line
-folding, header names must be tokens).
+needs and gets subtly wrong:
+
+* server side: `HeadReader` collects the request head as bytes arrive (with
+  a size cap), `check_request` checks it (4.2.1), `choose_subprotocol` picks
+  a subprotocol, `server_response` builds the 101 answer (4.2.2) and
+  `rejection` (or `HandshakeError.response`) any other answer;
+* client side: `client_request` builds the request (4.1), `check_response`
+  checks the answer, the accept key and the subprotocol.
+
+`parse_head` is a deliberately minimal, strict reader of an HTTP/1.1 request
+or response head (no obsolete line folding, header names must be tokens,
+no control characters).
 """
 
 from __future__ import annotations
@@ -16,19 +23,31 @@ import binascii
 import hashlib
 import os
 import re
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
 
 __all__ = [
+    "DEFAULT_MAX_HEAD_SIZE",
     "GUID",
     "HandshakeError",
     "Head",
+    "HeadReader",
     "accept_key",
     "check_request",
     "check_response",
+    "choose_subprotocol",
     "client_request",
+    "offered_subprotocols",
     "parse_extensions",
     "parse_head",
+    "rejection",
     "server_response",
 ]
+
+#: The largest request or response head `HeadReader` accepts by default (16 KiB).
+DEFAULT_MAX_HEAD_SIZE = 16 * 1024
+
+Headers = Iterable[tuple[str | bytes, str | bytes]]
 
 #: The GUID that RFC 6455 section 1.3 appends to the key.
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -39,13 +58,24 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 class HandshakeError(ValueError):
     """The handshake is not a valid WebSocket upgrade.
 
-    ``status`` is the HTTP status a server should answer with (400, or 426
-    with ``Sec-WebSocket-Version: 13`` for an unsupported version).
+    ``status`` is the HTTP status a server should answer with: 400, 405 for
+    a method other than GET, 426 for a missing upgrade or an unsupported
+    version (`response` adds ``Sec-WebSocket-Version: 13`` then), 431 for a
+    head over the size limit.
     """
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+    def response(self) -> bytes:
+        """The HTTP response a server sends back: the status and the reason as body."""
+        headers: list[tuple[str, str]] = []
+        if self.status == 426:
+            headers.append(("Sec-WebSocket-Version", "13"))
+        if self.status == 405:
+            headers.append(("Allow", "GET"))
+        return rejection(self.status, headers=headers, body=f"{self}\n".encode())
 
 
 class Head:
@@ -72,6 +102,47 @@ class Head:
         return ", ".join(values) if values else None
 
 
+class HeadReader:
+    """Collects an HTTP head (request or response) as bytes arrive, sans I/O.
+
+    `feed` returns None until the blank line that ends the head has arrived,
+    then the parsed `Head`; what came after it (the first WebSocket bytes,
+    if the peer did not wait) is in `remainder`. A head larger than
+    ``max_size`` bytes raises HandshakeError 431 as soon as it is (without
+    waiting for the rest); a malformed one, HandshakeError 400.
+    """
+
+    __slots__ = ("_buffer", "max_size", "remainder")
+
+    def __init__(self, max_size: int = DEFAULT_MAX_HEAD_SIZE) -> None:
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 4:
+            raise ValueError(f"max_size must be an int >= 4, not {max_size!r}")
+        self.max_size = max_size
+        self._buffer = bytearray()
+        self.remainder = b""
+
+    def feed(self, data: bytes | bytearray | memoryview) -> Head | None:
+        """Add received bytes; return the parsed head once it is complete."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, bytearray or memoryview, not "
+                            f"{type(data).__name__}")
+        searched = max(0, len(self._buffer) - 3)
+        self._buffer += data
+        end = self._buffer.find(b"\r\n\r\n", searched)
+        size = len(self._buffer) if end < 0 else end + 4
+        if size > self.max_size:
+            raise HandshakeError(f"the HTTP head is larger than {self.max_size} bytes", 431)
+        if end < 0:
+            return None
+        head = bytes(self._buffer[:end + 4])
+        self.remainder = bytes(self._buffer[end + 4:])
+        self._buffer = bytearray()
+        return parse_head(head)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def parse_head(data: bytes) -> Head:
     """Parse an HTTP/1.1 head (everything before the blank line).
 
@@ -85,12 +156,14 @@ def parse_head(data: bytes) -> Head:
     text = text.removesuffix("\r\n\r\n")
     lines = text.split("\r\n")
     parts = lines[0].split(" ", 2)
-    if len(parts) != 3 or not all(parts[:2]):
+    # RFC 9112 3: method SP request-target SP version; no control bytes.
+    if len(parts) != 3 or not all(parts[:2]) or _CONTROL.search(lines[0]) \
+            or " " in parts[1] or "\t" in parts[1]:
         raise HandshakeError(f"malformed HTTP start line: {lines[0][:80]!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        if not colon or not _TOKEN.match(name):
+        if not colon or not _TOKEN.match(name) or _CONTROL.search(value):
             raise HandshakeError(f"malformed HTTP header line: {line[:80]!r}")
         headers.append((name, value.strip(" \t")))
     return Head((parts[0], parts[1], parts[2]), headers)
@@ -165,10 +238,11 @@ def _tokens(head: Head, name: str) -> list[str]:
 def check_request(head: Head) -> str:
     """Check a client's opening handshake (RFC 6455 4.2.1); return its key.
 
-    Requires: GET, HTTP/1.1 or later, Host, ``Upgrade: websocket``, a
-    ``Connection`` header with the ``upgrade`` token, a
-    ``Sec-WebSocket-Key`` that is base64 of 16 bytes, and
-    ``Sec-WebSocket-Version: 13`` (426 otherwise).
+    Checked in this order, each with its own message and status: GET (405),
+    HTTP/1.1 or later, Host, ``Upgrade: websocket`` (426), a ``Connection``
+    header with the ``upgrade`` token, ``Sec-WebSocket-Version: 13`` (426,
+    before the key: a client of another version learns which one to use,
+    4.2.2), and exactly one ``Sec-WebSocket-Key`` that is base64 of 16 bytes.
     """
     method, _target, version = head.start_line
     if method != "GET":
@@ -181,23 +255,85 @@ def check_request(head: Head) -> str:
         raise HandshakeError("missing 'Upgrade: websocket' (RFC 6455 4.2.1)", 426)
     if "upgrade" not in _tokens(head, "Connection"):
         raise HandshakeError("missing 'Connection: Upgrade' (RFC 6455 4.2.1)")
+    versions = head.get_all("Sec-WebSocket-Version")
+    if versions != ["13"]:
+        found = "missing" if not versions else ", ".join(versions)
+        raise HandshakeError(f"Sec-WebSocket-Version must be 13, found {found} "
+                             "(RFC 6455 4.2.1)", 426)
     keys = head.get_all("Sec-WebSocket-Key")
-    if len(keys) != 1:
-        raise HandshakeError("exactly one Sec-WebSocket-Key header is required (RFC 6455 4.2.1)")
+    if not keys:
+        raise HandshakeError("missing Sec-WebSocket-Key header (RFC 6455 4.2.1)")
+    if len(keys) > 1:
+        raise HandshakeError(f"{len(keys)} Sec-WebSocket-Key headers; exactly one is allowed "
+                             "(RFC 6455 4.2.1)")
     try:
         raw = base64.b64decode(keys[0].encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raw = b""
     if len(raw) != 16:
         raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 4.2.1)")
-    if head.get("Sec-WebSocket-Version") != "13":
-        raise HandshakeError("only Sec-WebSocket-Version 13 is supported (RFC 6455 4.2.1)", 426)
     return keys[0]
 
 
+def offered_subprotocols(head: Head) -> list[str]:
+    """The subprotocols a client offers (``Sec-WebSocket-Protocol``), in its order."""
+    return [token.strip() for value in head.get_all("Sec-WebSocket-Protocol")
+            for token in value.split(",") if token.strip()]
+
+
+def choose_subprotocol(head: Head, supported: Sequence[str]) -> str | None:
+    """The subprotocol to answer with (RFC 6455 4.2.2): the first of the server's
+    ``supported`` (its order of preference) that the client offered, or None
+    (then answer without the header)."""
+    if isinstance(supported, str):
+        raise TypeError("supported must be a sequence of subprotocol names, not a str")
+    offered = set(offered_subprotocols(head))
+    return next((name for name in supported if name in offered), None)
+
+
+def _header_lines(headers: Headers, what: str) -> list[str]:
+    """``Name: value`` lines, refusing what would break the HTTP head (CR, LF, ...)."""
+    lines = []
+    for name, value in headers:
+        name_text = name.decode("latin-1") if isinstance(name, bytes) else name
+        value_text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if not isinstance(name_text, str) or not _TOKEN.match(name_text):
+            raise ValueError(f"{what}: {name!r} is not a header name (an HTTP token)")
+        if not isinstance(value_text, str) or _CONTROL.search(value_text):
+            raise ValueError(f"{what}: the value of {name_text} has a control character "
+                             "(CR and LF would inject headers)")
+        lines.append(f"{name_text}: {value_text}")
+    return lines
+
+
+def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
+              reason: str | None = None) -> bytes:
+    """An HTTP response refusing the upgrade: status line with its standard
+    reason phrase, ``headers``, ``Content-Length`` and ``Connection: close``,
+    then ``body``."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError(f"status must be an HTTP status code (100-599), not {status!r}")
+    if not isinstance(body, (bytes, bytearray)):
+        raise TypeError(f"body must be bytes, not {type(body).__name__}")
+    if reason is None:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+    if _CONTROL.search(reason):
+        raise ValueError("reason has a control character")
+    lines = [f"HTTP/1.1 {status} {reason}", *_header_lines(headers, "headers"),
+             f"Content-Length: {len(body)}", "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)
+
+
 def server_response(key: str, *, extensions: str | None = None,
-                    subprotocol: str | None = None) -> bytes:
-    """The ``101 Switching Protocols`` response for a checked request."""
+                    subprotocol: str | None = None, headers: Headers = ()) -> bytes:
+    """The ``101 Switching Protocols`` response for a checked request (4.2.2).
+
+    ``headers`` are added as given (a server's ``Server`` and ``Date``, the
+    application's own); values with control characters are refused.
+    """
     lines = [
         "HTTP/1.1 101 Switching Protocols",
         "Upgrade: websocket",
@@ -205,19 +341,27 @@ def server_response(key: str, *, extensions: str | None = None,
         f"Sec-WebSocket-Accept: {accept_key(key)}",
     ]
     if extensions:
-        lines.append(f"Sec-WebSocket-Extensions: {extensions}")
+        lines += _header_lines([("Sec-WebSocket-Extensions", extensions)], "extensions")
     if subprotocol:
+        if not _TOKEN.match(subprotocol):
+            raise ValueError(f"subprotocol must be a token (RFC 6455 4.1), not {subprotocol!r}")
         lines.append(f"Sec-WebSocket-Protocol: {subprotocol}")
+    lines += _header_lines(headers, "headers")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 
 def client_request(host: str, path: str = "/", *, key: str | None = None,
-                   extensions: str | None = None,
-                   origin: str | None = None) -> tuple[bytes, str]:
+                   extensions: str | None = None, origin: str | None = None,
+                   subprotocols: Sequence[str] = (),
+                   headers: Headers = ()) -> tuple[bytes, str]:
     """A client's opening handshake (RFC 6455 4.1); returns ``(bytes, key)``.
 
     Keep the key: `check_response` needs it to verify the server's answer.
     """
+    if isinstance(subprotocols, str):
+        raise TypeError("subprotocols must be a sequence of names, not a str")
+    if _CONTROL.search(host) or _CONTROL.search(path) or " " in path:
+        raise ValueError("host and path must not contain spaces or control characters")
     if key is None:
         key = base64.b64encode(os.urandom(16)).decode("ascii")
     lines = [
@@ -229,14 +373,24 @@ def client_request(host: str, path: str = "/", *, key: str | None = None,
         "Sec-WebSocket-Version: 13",
     ]
     if extensions:
-        lines.append(f"Sec-WebSocket-Extensions: {extensions}")
+        lines += _header_lines([("Sec-WebSocket-Extensions", extensions)], "extensions")
     if origin:
-        lines.append(f"Origin: {origin}")
+        lines += _header_lines([("Origin", origin)], "origin")
+    if subprotocols:
+        for name in subprotocols:
+            if not _TOKEN.match(name):
+                raise ValueError(f"subprotocols: {name!r} is not a token (RFC 6455 4.1)")
+        lines.append(f"Sec-WebSocket-Protocol: {', '.join(subprotocols)}")
+    lines += _header_lines(headers, "headers")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), key
 
 
-def check_response(head: Head, key: str) -> None:
-    """Check a server's answer to `client_request` (RFC 6455 4.1, point 5)."""
+def check_response(head: Head, key: str, *, subprotocols: Sequence[str] = ()) -> str | None:
+    """Check a server's answer to `client_request` (RFC 6455 4.1, point 5).
+
+    Returns the subprotocol the server chose (one of ``subprotocols``, the
+    ones offered), or None when it chose none.
+    """
     _version, status, _reason = head.start_line
     if status != "101":
         raise HandshakeError(f"the server answered {status}, not 101 (RFC 6455 4.1)")
@@ -246,3 +400,10 @@ def check_response(head: Head, key: str) -> None:
         raise HandshakeError("missing 'Connection: Upgrade' in the response (RFC 6455 4.1)")
     if head.get("Sec-WebSocket-Accept") != accept_key(key):
         raise HandshakeError("Sec-WebSocket-Accept does not match the key (RFC 6455 4.1)")
+    chosen = head.get_all("Sec-WebSocket-Protocol")
+    if not chosen:
+        return None
+    if len(chosen) > 1 or chosen[0] not in subprotocols:
+        raise HandshakeError(f"the server chose the subprotocol {', '.join(chosen)!r}, which "
+                             "was not offered (RFC 6455 4.1)")
+    return chosen[0]

@@ -201,6 +201,13 @@ class MessageReader(FrameDecoder[Event]):
         self._piece_fin = False
         self._plain_text = False    # an uncompressed text frame, not streamed
 
+    @property
+    def buffered(self) -> int:
+        """Received bytes held for the message in progress: the frame being
+        received plus what is reassembled so far (a server can bound the sum
+        over its connections)."""
+        return super().buffered + len(self._buffer)
+
     # -- the decoder's hooks ----------------------------------------------------------
 
     def _frame(self, first: FirstByte, payload: bytes, offset: int, out: list[Event]) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from .checks import check_bytes, check_count, check_extensions, check_role
 from .close_codes import CloseCode
+from .errors import ConnectionClosed
 from .events import BinaryMessage, CloseReceived, Event, Ping, Pong, TextMessage
 from .frames import build_close, build_frame, encode_frame
 from .opcodes import Opcode
@@ -88,7 +89,7 @@ class MessageWriter:
 
     def _check_open(self, what: str) -> None:
         if self._close_sent:
-            raise RuntimeError(f"cannot send {what} after a Close frame (RFC 6455 5.5.1)")
+            raise ConnectionClosed(f"cannot send {what} after a Close frame (RFC 6455 5.5.1)")
 
     def _message(self, opcode: Opcode, payload: bytes, fragment_size: int | None,
                  compress: bool) -> bytes:

@@ -1,0 +1,113 @@
+"""Connection: the one owner of the closing handshake (RFC 6455 5.5.1, 7.1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wsframe import (
+    CloseReceived,
+    Connection,
+    ConnectionClosed,
+    MessageReader,
+    MessageWriter,
+    Opcode,
+    ProtocolError,
+    Role,
+    State,
+    TextMessage,
+    build_close,
+    build_frame,
+)
+
+KEY = b"\x01\x02\x03\x04"
+
+
+def replies(data: bytes) -> list[object]:
+    """The server's bytes, as a client reads them."""
+    return list(MessageReader(Role.CLIENT).feed(data))
+
+
+def test_the_peer_closes_first_and_is_answered_with_its_code_and_reason() -> None:
+    server = Connection(Role.SERVER)
+    events = list(server.feed(build_close(4000, "bye", mask=KEY)))
+    assert events == [CloseReceived(4000, "bye")]
+    assert server.state is State.CLOSED and server.close_code == 4000
+    assert server.data_to_send() == build_close(4000, "bye")
+    # Nothing after that: bytes are ignored, sending is refused with a clear error.
+    assert list(server.feed(build_frame(Opcode.TEXT, b"late", mask=KEY))) == []
+    with pytest.raises(ConnectionClosed, match="cannot send a text message: the peer closed"):
+        server.send_text("too late")
+
+
+def test_an_empty_close_is_1005_and_answered_empty() -> None:
+    server = Connection(Role.SERVER)
+    assert list(server.feed(build_close(None, mask=KEY))) == [CloseReceived(1005, "")]
+    assert server.data_to_send() == b"\x88\x00" and server.close_code == 1005
+
+
+def test_this_side_closes_first_then_the_reply_completes_the_handshake() -> None:
+    server = Connection(Role.SERVER)
+    server.send_text("last words")
+    server.close(1001, "going away")
+    assert server.state is State.CLOSING
+    assert replies(server.data_to_send()) == [TextMessage("last words"),
+                                              CloseReceived(1001, "going away")]
+    server.close(1000)                                     # never a second Close
+    assert server.data_to_send() == b""
+    with pytest.raises(ConnectionClosed, match="this side sent a Close frame"):
+        server.send_binary(b"x")
+    assert list(server.feed(build_close(1001, mask=KEY))) == [CloseReceived(1001, "")]
+    assert server.state is State.CLOSED and server.data_to_send() == b""   # no echo
+
+
+def test_a_violation_fails_the_connection_once_with_its_code() -> None:
+    server = Connection(Role.SERVER)
+    wire = build_frame(Opcode.TEXT, b"ok", mask=KEY) + b"\x83\x80" + KEY     # opcode 0x3
+    iterator = server.feed(wire)
+    assert next(iterator) == TextMessage("ok")
+    with pytest.raises(ProtocolError) as info:
+        next(iterator)
+    assert info.value.code == 1002 and server.state is State.CLOSED
+    assert server.failure is info.value
+    assert server.data_to_send() == build_close(1002, "reserved opcode 0x3")
+    assert list(server.feed(b"\x83\x80" + KEY)) == []      # ignored: no second Close
+    assert server.data_to_send() == b""
+
+
+def test_after_a_1013_close_a_broken_frame_gets_no_second_close() -> None:
+    """The example server, run with --max-connections 0, used to answer a reserved
+    opcode after its 1013 Close with a second Close (1002)."""
+    server = Connection(Role.SERVER)
+    server.close(1013, "busy")
+    first = server.data_to_send()
+    assert first == build_close(1013, "busy")
+    with pytest.raises(ProtocolError):
+        list(server.feed(b"\x83\x80" + KEY))
+    assert server.state is State.CLOSED and server.data_to_send() == b""
+
+
+def test_fail_gives_the_close_frame_then_stops() -> None:
+    server = Connection(Role.SERVER)
+    error = ProtocolError(*_violation_1009())
+    server.fail(error)
+    assert server.data_to_send() == build_close(1009, "too big") and server.close_code == 1009
+    server.fail(error)
+    assert server.data_to_send() == b""
+    with pytest.raises(TypeError, match="error must be a ProtocolError"):
+        server.fail("x")  # type: ignore[arg-type]
+
+
+def _violation_1009() -> tuple[object, str]:
+    from wsframe import Violation
+    return Violation.MESSAGE_TOO_BIG, "too big"
+
+
+def test_client_connection_masks_and_pings_round_trip() -> None:
+    left, right = Connection(Role.CLIENT), Connection(Role.SERVER)
+    left.send_ping(b"p")
+    left.send_text("hé")
+    events = list(right.feed(left.data_to_send()))
+    assert [type(e).__name__ for e in events] == ["Ping", "TextMessage"]
+    right.send_pong(events[0].payload)  # type: ignore[union-attr]
+    assert [type(e).__name__ for e in left.feed(right.data_to_send())] == ["Pong"]
+    assert MessageWriter(Role.SERVER).close_reply(CloseReceived(1005, "")) == b"\x88\x00"

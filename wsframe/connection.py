@@ -1,0 +1,208 @@
+"""Connection: both directions of one WebSocket connection and its closing handshake.
+
+Strategy: `MessageReader` and `MessageWriter` each keep the rule of their own
+direction (nothing is read after the peer's Close, nothing is sent after
+ours). Whether the *connection* is open, closing or closed, which Close
+frame answers which, and what to send when the peer breaks the protocol, is
+decided here and only here, so that an embedder cannot send a second Close
+frame or forget the reply:
+
+* ``OPEN``: messages flow both ways.
+* ``CLOSING``: this side sent a Close frame (`close`) and waits for the
+  peer's (RFC 6455 5.5.1, 7.1.2); the caller closes TCP when it arrives or a
+  timeout of its own expires.
+* ``CLOSED``: both Close frames were exchanged, or the connection failed
+  (a `ProtocolError`, or `fail`): the Close frame to send, if any, is queued,
+  and everything after is ignored. A server then closes TCP (7.1.1).
+
+Sans-I/O like the rest: received bytes go in through `feed`, and everything
+to send (messages, pongs, Close frames) comes out of `data_to_send`. No
+clock: timeouts belong to the caller.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
+from typing import TYPE_CHECKING, SupportsIndex
+
+from .checks import Flag
+from .close_codes import CloseCode
+from .errors import ConnectionClosed, ProtocolError
+from .events import CloseReceived, Event
+from .messages import DEFAULT_MAX_MESSAGE_SIZE, FOLLOW_MESSAGE_LIMIT, MessageReader
+from .roles import Role
+from .writer import MessageWriter
+
+if TYPE_CHECKING:
+    from .extensions.base import Extension
+    from .messages import _FollowMessageLimit
+
+__all__ = ["Connection", "State"]
+
+
+class State(Enum):
+    """Where a connection is in its closing handshake (RFC 6455 7.1)."""
+
+    OPEN = "open"
+    CLOSING = "closing"     # this side sent a Close frame and waits for the peer's
+    CLOSED = "closed"       # both sent, or the connection failed
+
+
+def _then_raise(events: list[Event], error: ProtocolError) -> Iterator[Event]:
+    yield from events
+    raise error
+
+
+class Connection:
+    """One WebSocket connection, both directions, and the owner of its closing handshake.
+
+    Args:
+        role: `Role.SERVER` or `Role.CLIENT`.
+        max_message_size, max_frame_size, stream: as for `MessageReader`.
+        extensions: negotiated extensions, for both directions.
+        mask_source: as for `MessageWriter`.
+    """
+
+    __slots__ = ("_outgoing", "_reader", "_writer", "close_received", "close_sent",
+                 "failure", "role", "state")
+
+    def __init__(self, role: Role, *,
+                 max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
+                 max_frame_size: SupportsIndex | _FollowMessageLimit | None
+                 = FOLLOW_MESSAGE_LIMIT,
+                 stream: Flag = False, extensions: Iterable[Extension] = (),
+                 mask_source: Callable[[int], bytes] = os.urandom) -> None:
+        extensions = tuple(extensions) if not isinstance(extensions, (str, bytes)) \
+            else extensions
+        self._reader = MessageReader(role, max_message_size=max_message_size,
+                                     max_frame_size=max_frame_size, stream=stream,
+                                     extensions=extensions)
+        self._writer = MessageWriter(role, mask_source=mask_source, extensions=extensions)
+        self.role = role
+        self.state = State.OPEN
+        #: The peer's Close frame, once it arrived.
+        self.close_received: CloseReceived | None = None
+        #: The Close frame this side sent (code, reason), once sent; 1005: no code.
+        self.close_sent: CloseReceived | None = None
+        #: The violation that failed the connection, if one did.
+        self.failure: ProtocolError | None = None
+        self._outgoing: list[bytes] = []
+
+    # -- receiving ----------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[Event]:
+        """Received bytes in; events out (see `MessageReader.feed`).
+
+        A Close frame from the peer is answered (the reply is queued in
+        `data_to_send`) unless this side already sent one; either way the
+        connection is then CLOSED. If the peer breaks the protocol, the Close
+        frame with the error's code is queued, the connection is CLOSED, and
+        the iterator raises the `ProtocolError` after the events before it.
+        Once CLOSED, received bytes are ignored.
+        """
+        if self.state is State.CLOSED:
+            return iter(())
+        events: list[Event] = []
+        try:
+            for event in self._reader.feed(data):
+                events.append(event)
+                if isinstance(event, CloseReceived):
+                    self._peer_closed(event)
+        except ProtocolError as exc:
+            self.fail(exc)
+            return _then_raise(events, exc)
+        return iter(events)
+
+    def _peer_closed(self, event: CloseReceived) -> None:
+        self.close_received = event
+        if self.state is State.OPEN:
+            # The reply echoes the peer's code and reason (or is empty, 1005).
+            self._outgoing.append(self._writer.close_reply(event))
+            self.close_sent = event
+        self.state = State.CLOSED
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _check_open(self, what: str) -> None:
+        if self.state is not State.OPEN:
+            why = "the connection failed" if self.failure is not None else (
+                "the peer closed the connection" if self.close_received is not None
+                else "this side sent a Close frame")
+            raise ConnectionClosed(f"cannot send {what}: {why} (RFC 6455 5.5.1)")
+
+    def send_text(self, text: str, *, fragment_size: int | None = None,
+                  compress: bool = True) -> None:
+        """Queue a text message (see `MessageWriter.text`)."""
+        self._check_open("a text message")
+        self._outgoing.append(self._writer.text(text, fragment_size=fragment_size,
+                                                compress=compress))
+
+    def send_binary(self, data: bytes | bytearray | memoryview, *,
+                    fragment_size: int | None = None, compress: bool = True) -> None:
+        """Queue a binary message (see `MessageWriter.binary`)."""
+        self._check_open("a binary message")
+        self._outgoing.append(self._writer.binary(data, fragment_size=fragment_size,
+                                                  compress=compress))
+
+    def send_ping(self, payload: bytes = b"") -> None:
+        """Queue a Ping frame."""
+        self._check_open("a Ping frame")
+        self._outgoing.append(self._writer.ping(payload))
+
+    def send_pong(self, payload: bytes = b"") -> None:
+        """Queue a Pong frame (the answer to a `Ping` event: its payload)."""
+        self._check_open("a Pong frame")
+        self._outgoing.append(self._writer.pong(payload))
+
+    def close(self, code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the closing handshake: queue a Close frame; the state becomes CLOSING.
+
+        Does nothing once a Close frame was sent or the connection is
+        CLOSED: a connection never sends two. ``code=None`` sends the empty
+        Close frame. Codes and reasons are checked as by `build_close`.
+        """
+        if self.state is not State.OPEN:
+            return
+        self._outgoing.append(self._writer.close(code, reason))
+        self.close_sent = CloseReceived(CloseCode.NO_STATUS_RCVD if code is None else code,
+                                        reason)
+        self.state = State.CLOSING
+
+    def fail(self, error: ProtocolError) -> None:
+        """Fail the connection (RFC 6455 7.1.7): queue the Close frame carrying
+        ``error``'s code and reason (unless one was sent), then stop: the state
+        is CLOSED, received bytes are ignored, nothing more can be sent."""
+        if not isinstance(error, ProtocolError):
+            raise TypeError(f"error must be a ProtocolError, not {error!r}")
+        if self.failure is None:
+            self.failure = error
+        if self.close_sent is None and self.state is not State.CLOSED:
+            self._outgoing.append(self._writer.close(error.code, error.reason))
+            self.close_sent = CloseReceived(error.code, error.reason)
+        self.state = State.CLOSED
+
+    def data_to_send(self) -> bytes:
+        """Everything queued to send, in order (then the queue is empty)."""
+        out = b"".join(self._outgoing)
+        self._outgoing.clear()
+        return out
+
+    # -- what happened ----------------------------------------------------------------------
+
+    @property
+    def close_code(self) -> int | None:
+        """The code the connection ended with, as ASGI and the browser API report it:
+        the peer's (1005 if its Close frame had none), else the one this side
+        sent; None while no Close frame was exchanged."""
+        if self.close_received is not None:
+            return self.close_received.code
+        if self.close_sent is not None:
+            return self.close_sent.code
+        return None
+
+    @property
+    def buffered(self) -> int:
+        """Received bytes held for a message in progress (see `MessageReader.buffered`)."""
+        return self._reader.buffered
