@@ -6,8 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-dist test-matrix compiled test-compiled compliance fuzz bench bench-quick \
-	bench-wire browser-deps clean
+.PHONY: demo test test-dist test-matrix compiled test-compiled test-uvicorn compliance fuzz \
+	bench bench-quick bench-wire browser-deps clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -35,7 +35,8 @@ test: $(VENV)/.test
 	$(BIN)/python -m pytest -q
 	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
 	$(BIN)/python -m mypy --strict wsframe examples compliance
-	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples
+	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples \
+		integrations build_backend setup.py
 
 # Build the wheel and the sdist, install the wheel (not editable) into a fresh
 # venv, and check it there: README blocks, CLI, mypy on a user script, the
@@ -102,13 +103,37 @@ test-compiled: compiled
 	PYTHONSAFEPATH=1 WSFRAME_EXPECT_COMPILED=1 $(CVENV)/bin/python -m pytest -q \
 		-p no:cacheprovider
 
+# -- uvicorn on wsframe (integrations/uvicorn) -------------------------------------------
+UVENV  := .venv-uvicorn
+UVSDIST := .tools/uvicorn/uvicorn-0.54.0
+
+$(UVSDIST)/pyproject.toml:
+	rm -rf .tools/uvicorn && mkdir -p .tools/uvicorn
+	$(PYTHON) -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
+		uvicorn==0.54.0 -d .tools/uvicorn
+	tar xzf .tools/uvicorn/uvicorn-0.54.0.tar.gz -C .tools/uvicorn
+
+$(UVENV)/.ok: requirements/uvicorn.txt $(UVSDIST)/pyproject.toml
+	$(PYTHON) -m venv $(UVENV)
+	$(UVENV)/bin/python -m pip --disable-pip-version-check -q install \
+		.tools/uvicorn/uvicorn-0.54.0.tar.gz -r requirements/uvicorn.txt
+	touch $@
+
+# uvicorn's own WebSocket tests (from its sdist, files untouched) on WSFrameProtocol.
+test-uvicorn: $(UVENV)/.ok
+	$(UVENV)/bin/python -m pip --disable-pip-version-check -q install --force-reinstall \
+		--no-deps . ./integrations/uvicorn
+	$(UVENV)/bin/python -m mypy --strict integrations/uvicorn/wsframe_uvicorn \
+		integrations/uvicorn/tests
+	$(UVENV)/bin/python integrations/uvicorn/tests/run_uvicorn_suite.py $(UVSDIST)
+
 # The test suite on every Python 3.10-3.13 that pyenv provides here.
 test-matrix:
 	./.ci/test-matrix.sh 3.10 3.11 3.12 3.13
 
 clean:
-	rm -rf $(VENV) $(CVENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache .pytest_cache \
-		reports build
+	rm -rf $(VENV) $(CVENV) $(UVENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache \
+		.pytest_cache reports build
 
 # -- Autobahn|Testsuite (needs Python 2.7, found through pyenv) ------------------
 PY27     ?= $(shell pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep -E '^2\.7' | tail -n 1) 2>/dev/null)/bin/python

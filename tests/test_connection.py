@@ -11,6 +11,7 @@ from wsframe import (
     MessageReader,
     MessageWriter,
     Opcode,
+    Pong,
     ProtocolError,
     Role,
     State,
@@ -102,12 +103,15 @@ def _violation_1009() -> tuple[object, str]:
     return Violation.MESSAGE_TOO_BIG, "too big"
 
 
-def test_client_connection_masks_and_pings_round_trip() -> None:
+def test_pings_are_answered_in_wire_order_before_the_close_reply() -> None:
     left, right = Connection(Role.CLIENT), Connection(Role.SERVER)
     left.send_ping(b"p")
     left.send_text("hé")
-    events = list(right.feed(left.data_to_send()))
-    assert [type(e).__name__ for e in events] == ["Ping", "TextMessage"]
-    right.send_pong(events[0].payload)  # type: ignore[union-attr]
-    assert [type(e).__name__ for e in left.feed(right.data_to_send())] == ["Pong"]
+    left.close(1001, "bye")
+    events = list(right.feed(left.data_to_send()))       # all in one read
+    assert [type(e).__name__ for e in events] == ["Ping", "TextMessage", "CloseReceived"]
+    # The Pong goes before the Close reply: nothing may follow a Close frame.
+    answer = list(left.feed(right.data_to_send()))
+    assert answer == [Pong(b"p"), CloseReceived(1001, "bye")]
+    assert left.state is State.CLOSED and right.state is State.CLOSED
     assert MessageWriter(Role.SERVER).close_reply(CloseReceived(1005, "")) == b"\x88\x00"

@@ -15,6 +15,11 @@ frame or forget the reply:
   (a `ProtocolError`, or `fail`): the Close frame to send, if any, is queued,
   and everything after is ignored. A server then closes TCP (7.1.1).
 
+A Ping is answered here too, in wire order (RFC 5.5.2: an endpoint MUST
+answer a Ping unless it already received a Close frame): a Ping that comes
+before the peer's Close in the same bytes gets its Pong before the Close
+reply, which an application iterating the events afterwards could not do.
+
 Sans-I/O like the rest: received bytes go in through `feed`, and everything
 to send (messages, pongs, Close frames) comes out of `data_to_send`. No
 clock: timeouts belong to the caller.
@@ -30,7 +35,7 @@ from typing import TYPE_CHECKING, SupportsIndex
 from .checks import Flag
 from .close_codes import CloseCode
 from .errors import ConnectionClosed, ProtocolError
-from .events import CloseReceived, Event
+from .events import CloseReceived, Event, Ping
 from .messages import DEFAULT_MAX_MESSAGE_SIZE, FOLLOW_MESSAGE_LIMIT, MessageReader
 from .roles import Role
 from .writer import MessageWriter
@@ -95,7 +100,9 @@ class Connection:
     def feed(self, data: bytes | bytearray | memoryview) -> Iterator[Event]:
         """Received bytes in; events out (see `MessageReader.feed`).
 
-        A Close frame from the peer is answered (the reply is queued in
+        A Ping is answered with its Pong (queued in `data_to_send`) while
+        OPEN; the `Ping` event is still delivered. A Close frame from the
+        peer is answered (the reply is queued in
         `data_to_send`) unless this side already sent one; either way the
         connection is then CLOSED. If the peer breaks the protocol, the Close
         frame with the error's code is queued, the connection is CLOSED, and
@@ -108,7 +115,10 @@ class Connection:
         try:
             for event in self._reader.feed(data):
                 events.append(event)
-                if isinstance(event, CloseReceived):
+                if isinstance(event, Ping):
+                    if self.state is State.OPEN:
+                        self._outgoing.append(self._writer.pong(event.payload))
+                elif isinstance(event, CloseReceived):
                     self._peer_closed(event)
         except ProtocolError as exc:
             self.fail(exc)
@@ -152,7 +162,8 @@ class Connection:
         self._outgoing.append(self._writer.ping(payload))
 
     def send_pong(self, payload: bytes = b"") -> None:
-        """Queue a Pong frame (the answer to a `Ping` event: its payload)."""
+        """Queue an unsolicited Pong frame (a heartbeat, 5.5.3); Pings are answered
+        by `feed` already."""
         self._check_open("a Pong frame")
         self._outgoing.append(self._writer.pong(payload))
 

@@ -41,6 +41,7 @@ __all__ = [
     "parse_extensions",
     "parse_head",
     "rejection",
+    "response_head",
     "server_response",
 ]
 
@@ -306,15 +307,13 @@ def _header_lines(headers: Headers, what: str) -> list[str]:
     return lines
 
 
-def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
-              reason: str | None = None) -> bytes:
-    """An HTTP response refusing the upgrade: status line with its standard
-    reason phrase, ``headers``, ``Content-Length`` and ``Connection: close``,
-    then ``body``."""
+def response_head(status: int, *, headers: Headers = (), reason: str | None = None) -> bytes:
+    """The head of an HTTP response refusing the upgrade, for a body sent after
+    it in pieces: status line with its standard reason phrase, ``headers``,
+    and ``Connection: close`` (the body then ends when the connection does,
+    unless ``headers`` give its ``Content-Length``)."""
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise ValueError(f"status must be an HTTP status code (100-599), not {status!r}")
-    if not isinstance(body, (bytes, bytearray)):
-        raise TypeError(f"body must be bytes, not {type(body).__name__}")
     if reason is None:
         try:
             reason = HTTPStatus(status).phrase
@@ -322,9 +321,20 @@ def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
             reason = "Unknown"
     if _CONTROL.search(reason):
         raise ValueError("reason has a control character")
-    lines = [f"HTTP/1.1 {status} {reason}", *_header_lines(headers, "headers"),
-             f"Content-Length: {len(body)}", "Connection: close"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + bytes(body)
+    lines = [f"HTTP/1.1 {status} {reason}", *_header_lines(headers, "headers")]
+    if not any(line.lower().startswith("connection:") for line in lines[1:]):
+        lines.append("Connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
+              reason: str | None = None) -> bytes:
+    """A whole HTTP response refusing the upgrade: `response_head` with the
+    ``Content-Length`` of ``body``, then ``body``."""
+    if not isinstance(body, (bytes, bytearray)):
+        raise TypeError(f"body must be bytes, not {type(body).__name__}")
+    headers = [*headers, ("Content-Length", str(len(body)))]
+    return response_head(status, headers=headers, reason=reason) + bytes(body)
 
 
 def server_response(key: str, *, extensions: str | None = None,

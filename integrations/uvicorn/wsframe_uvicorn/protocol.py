@@ -1,0 +1,495 @@
+"""WSFrameProtocol: an ASGI WebSocket server protocol for uvicorn, on wsframe.
+
+uvicorn hands a connection over to its WebSocket protocol class when an HTTP
+request asks for an upgrade (``--ws``/``Config(ws=...)`` takes the class or
+``"wsframe_uvicorn:WSFrameProtocol"``). This class is the asyncio side: the
+handshake, the framing and the closing handshake are wsframe's sans-I/O
+pieces (`HeadReader`, `check_request`, `server_response`, `rejection`,
+`Connection`); what is left here is the I/O, the timers and the ASGI
+WebSocket interface (https://asgi.readthedocs.io/en/latest/specs/www.html):
+
+* ``websocket.connect`` once the request head is checked; the application
+  answers ``websocket.accept`` (101), ``websocket.close`` (403) or, with the
+  denial-response extension, ``websocket.http.response.start``/``.body``;
+* ``websocket.receive`` per message, reassembled and UTF-8 checked by
+  wsframe (reading pauses until the application takes it: flow control);
+* ``websocket.send`` and ``websocket.close`` from the application, and
+  ``websocket.disconnect`` with the close code when the connection ends.
+
+Pings are answered by wsframe's `Connection` (in wire order); with
+``ws_ping_interval`` the server pings and, with ``ws_ping_timeout``, closes
+with 1011 when no pong comes back.
+permessage-deflate is negotiated when ``ws_per_message_deflate`` (the default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, Literal, cast
+from urllib.parse import unquote
+
+from uvicorn._types import WebSocketScope
+from uvicorn.config import Config
+from uvicorn.logging import TRACE_LOG_LEVEL
+from uvicorn.protocols.utils import (
+    ClientDisconnected,
+    get_client_addr,
+    get_local_addr,
+    get_path_with_query_string,
+    get_remote_addr,
+    is_ssl,
+)
+from uvicorn.server import ServerState
+
+from wsframe import (
+    BinaryMessage,
+    CloseReceived,
+    Connection,
+    Pong,
+    ProtocolError,
+    Role,
+    State,
+    TextMessage,
+)
+from wsframe.extensions.permessage_deflate import PerMessageDeflate, accept_offer
+from wsframe.handshake import (
+    HandshakeError,
+    Head,
+    HeadReader,
+    check_request,
+    offered_subprotocols,
+    rejection,
+    response_head,
+    server_response,
+)
+
+__all__ = ["WSFrameProtocol"]
+
+Message = dict[str, Any]
+
+
+class WSFrameProtocol(asyncio.Protocol):
+    """One WebSocket connection under uvicorn (see the module documentation)."""
+
+    def __init__(self, config: Config, server_state: ServerState,
+                 app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None
+                 ) -> None:
+        if not config.loaded:
+            config.load()
+        self.config = config
+        self.app = config.loaded_app
+        self.loop = _loop or asyncio.get_event_loop()
+        self.logger = logging.getLogger("uvicorn.error")
+        self.root_path = config.root_path
+        self.app_state = app_state
+        self.connections = server_state.connections
+        self.tasks = server_state.tasks
+        self.default_headers: list[tuple[bytes, bytes]] = server_state.default_headers
+
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.server: tuple[str, int | None] | None = None
+        self.client: tuple[str, int] | None = None
+        self.scheme: Literal["wss", "ws"] = "ws"
+        self.scope: WebSocketScope = {}  # type: ignore[typeddict-item]  # set at connect
+
+        self.head = HeadReader()
+        self.request: Head | None = None
+        self.key = ""
+        self.deflate: PerMessageDeflate | None = None
+        self.deflate_response: str | None = None
+        self.connection: Connection | None = None   # once the handshake is accepted
+        self.early = b""                 # bytes that came after the head, before accept
+
+        self.queue: asyncio.Queue[Message] = asyncio.Queue()
+        self.handshake_complete = False  # accepted, refused or answered over HTTP
+        self.response_started = False    # the denial response is being sent
+        self.response: tuple[int, list[tuple[bytes, bytes]]] | None = None   # head, held
+        self.response_body = bytearray()
+        self.disconnected = False
+        self.disconnect_sent = False     # websocket.disconnect queued for the app
+        self.close_timer: asyncio.TimerHandle | None = None
+        self.close_timeout = 10.0        # seconds to wait for the client's Close after ours
+        self.read_paused = False
+        self.writable = asyncio.Event()
+        self.writable.set()
+
+        self.ping_interval = config.ws_ping_interval
+        self.ping_timeout = config.ws_ping_timeout
+        self.ping_timer: asyncio.TimerHandle | None = None
+        self.pong_timer: asyncio.TimerHandle | None = None
+        self.pending_ping: bytes | None = None
+        self.ping_sent_at = 0.0
+        self.last_ping_rtt = 0.0
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.connections.add(self)  # type: ignore[arg-type]  # uvicorn types its protocols
+        self.server = get_local_addr(self.transport)
+        self.client = get_remote_addr(self.transport)
+        self.scheme = "wss" if is_ssl(self.transport) else "ws"
+        self._trace("WebSocket connection made")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_keepalive()
+        connection = self.connection
+        code = connection.close_code if connection is not None and \
+            connection.close_code is not None else 1006
+        self._disconnect(code if self.handshake_complete else 1006)
+        self.connections.discard(self)
+        self._trace("WebSocket connection lost")
+        self.handshake_complete = True
+        self.disconnected = True
+        self.writable.set()              # never resumed after a paused transport is lost
+        self._cancel_close_timer()
+        if exc is None:
+            self.transport.close()
+
+    def eof_received(self) -> None:
+        pass
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def data_received(self, data: bytes) -> None:
+        if self.connection is not None:
+            self._received(data)
+            return
+        if self.request is not None:          # waiting for the application's answer
+            self.early += data
+            return
+        try:
+            head = self.head.feed(data)
+            if head is None:
+                return
+            self.key = check_request(head)
+        except HandshakeError as error:
+            self.handshake_complete = True
+            self._write(error.response())
+            self.transport.close()
+            return
+        self.request = head
+        self.early = self.head.remainder
+        self._connect(head)
+
+    # -- the opening handshake -------------------------------------------------------------------
+
+    def _connect(self, head: Head) -> None:
+        _method, target, _version = head.start_line
+        raw_path, _, query = target.partition("?")
+        headers = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                   for name, value in head.headers]
+        self.scope = {
+            "type": "websocket",
+            "asgi": {"version": self.config.asgi_version, "spec_version": "2.4"},
+            "http_version": "1.1",
+            "scheme": self.scheme,
+            "server": self.server,
+            "client": self.client,
+            "root_path": self.root_path,
+            "path": self.root_path + unquote(raw_path),
+            "raw_path": self.root_path.encode("ascii") + raw_path.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
+            "headers": headers,
+            "subprotocols": offered_subprotocols(head),
+            "state": self.app_state.copy(),
+            "extensions": {"websocket.http.response": {}},
+        }
+        offer = head.get("Sec-WebSocket-Extensions")
+        if offer and self.config.ws_per_message_deflate:
+            accepted = accept_offer(offer)
+            if accepted is not None:
+                self.deflate_response, self.deflate = accepted
+        self.queue.put_nowait({"type": "websocket.connect"})
+        task = self.loop.create_task(self.run_asgi())
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+
+    def _accept(self, message: Message) -> None:
+        self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" [accepted]')
+        headers = [*self.default_headers, *message.get("headers", [])]
+        subprotocol = message.get("subprotocol")
+        self.handshake_complete = True
+        extensions = [self.deflate] if self.deflate is not None else []
+        self.connection = Connection(Role.SERVER, max_message_size=self.config.ws_max_size,
+                                     extensions=extensions)
+        if self.transport.is_closing():
+            return
+        self._write(server_response(self.key, extensions=self.deflate_response,
+                                    subprotocol=subprotocol, headers=headers))
+        self._start_keepalive()
+        early, self.early = self.early, b""
+        if early:
+            self._received(early)
+
+    # -- receiving -------------------------------------------------------------------------------
+
+    def _received(self, data: bytes) -> None:
+        connection = self.connection
+        assert connection is not None
+        # Messages after the application's own Close are dropped (it is done
+        # with them); the state is taken before feeding, since a Close frame
+        # in these same bytes changes it.
+        closing = connection.state is not State.OPEN
+        try:
+            for event in connection.feed(data):
+                if isinstance(event, TextMessage):
+                    if not closing:          # after our Close the app is done with messages
+                        self._deliver({"type": "websocket.receive", "text": event.text})
+                elif isinstance(event, BinaryMessage):
+                    if not closing:
+                        self._deliver({"type": "websocket.receive", "bytes": event.data})
+                elif isinstance(event, Pong):      # (Pings are answered by Connection)
+                    self._pong(event.payload)
+                elif isinstance(event, CloseReceived):
+                    self._flush()
+                    self._disconnect(event.code, event.reason)
+                    self._cancel_close_timer()
+                    self.transport.close()      # RFC 6455 7.1.1: the server closes TCP
+                    return
+        except ProtocolError as error:
+            # wsframe queued the Close frame carrying the error's code (once).
+            self._flush()
+            self._disconnect(error.code, error.reason)
+            self.transport.close()
+            return
+        self._flush()
+
+    def _deliver(self, message: Message) -> None:
+        self.queue.put_nowait(message)
+        if not self.read_paused:         # flow control: the app takes one message at a time
+            self.read_paused = True
+            self.transport.pause_reading()
+
+    def _disconnect(self, code: int, reason: str | None = None) -> None:
+        """Queue ``websocket.disconnect`` for the application, once; a ``reason``
+        only when a Close frame carried one (ASGI makes it optional)."""
+        if not self.disconnect_sent:
+            self.disconnect_sent = True
+            message: Message = {"type": "websocket.disconnect", "code": code}
+            if reason is not None:
+                message["reason"] = reason
+            self.queue.put_nowait(message)
+
+    # -- keepalive -------------------------------------------------------------------------------
+
+    def _start_keepalive(self) -> None:
+        if self.ping_interval is not None and self.ping_interval > 0:
+            self._schedule_ping()
+
+    def _stop_keepalive(self) -> None:
+        for timer in (self.ping_timer, self.pong_timer):
+            if timer is not None:
+                timer.cancel()
+        self.ping_timer = self.pong_timer = None
+        self.pending_ping = None
+
+    def _schedule_ping(self) -> None:
+        assert self.ping_interval is not None
+        delay = max(0.0, self.ping_interval - self.last_ping_rtt)
+        self.ping_timer = self.loop.call_later(delay, self._send_keepalive_ping)
+
+    def _send_keepalive_ping(self) -> None:
+        self.ping_timer = None
+        connection = self.connection
+        if connection is None or connection.state is not State.OPEN or \
+                self.transport.is_closing():
+            return
+        self.pending_ping = os.urandom(4)   # identifies this ping's pong
+        self.ping_sent_at = self.loop.time()
+        connection.send_ping(self.pending_ping)
+        self._flush()
+        if self.ping_timeout is not None:
+            self.pong_timer = self.loop.call_later(self.ping_timeout, self._keepalive_timeout)
+        else:
+            self._schedule_ping()
+
+    def _pong(self, payload: bytes) -> None:
+        if self.pending_ping is None or payload != self.pending_ping:
+            return                           # unsolicited or stale
+        self.last_ping_rtt = self.loop.time() - self.ping_sent_at
+        self.pending_ping = None
+        if self.pong_timer is not None:
+            self.pong_timer.cancel()
+            self.pong_timer = None
+            self._schedule_ping()
+
+    def _keepalive_timeout(self) -> None:
+        self.pong_timer = None
+        self.pending_ping = None
+        connection = self.connection
+        if connection is None or connection.state is not State.OPEN or \
+                self.transport.is_closing():
+            return
+        self._trace("WebSocket keepalive ping timeout")
+        connection.close(1011, "keepalive ping timeout")
+        self._flush()
+        self._disconnect(1011, "keepalive ping timeout")
+        self.transport.close()
+
+    # -- the application -------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """The server is shutting down: close with 1012 (Service Restart)."""
+        self._stop_keepalive()
+        connection = self.connection
+        if connection is not None and connection.state is not State.OPEN:
+            self._cancel_close_timer()      # never a second Close frame
+            self.transport.close()
+            return
+        if connection is not None:
+            self._disconnect(1012)
+            connection.close(1012)
+            self._flush()
+        elif not self.handshake_complete:
+            self._send_500()
+        self.transport.close()
+
+    def _send_500(self) -> None:
+        if self.handshake_complete or self.response_started:
+            return
+        self.handshake_complete = True
+        self._write(rejection(500, headers=[("content-type", "text/plain; charset=utf-8")],
+                              body=b"Internal Server Error"))
+
+    async def run_asgi(self) -> None:
+        try:
+            result = await self.app(self.scope, self.receive, self.send)
+        except ClientDisconnected:
+            pass
+        except BaseException:
+            self.logger.exception("Exception in ASGI application\n")
+            self._send_500()
+            self.transport.close()
+        else:
+            if not self.handshake_complete:
+                self.logger.error("ASGI callable returned without completing handshake.")
+                self._send_500()
+                self.transport.close()
+            elif result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.",
+                                  result)
+        if self.close_timer is None:
+            self.transport.close()
+
+    async def send(self, message: Message) -> None:
+        """The ASGI ``send`` callable."""
+        await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        kind = message["type"]
+        if not self.handshake_complete:
+            if kind == "websocket.accept":
+                self._accept(message)
+            elif kind == "websocket.close":
+                self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" 403')
+                self.handshake_complete = True
+                self._disconnect(1006)
+                self._write(rejection(403))
+                self.transport.close()
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
+                if not 100 <= status < 600:
+                    raise RuntimeError(f"Invalid HTTP status code '{status}' in response.")
+                self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" {status}')
+                self.handshake_complete = True
+                self.response_started = True
+                headers = list(message.get("headers", []))
+                if any(name.lower() == b"content-length" for name, _value in headers):
+                    # Its length is known: the head goes now, the body as it comes.
+                    self._write(response_head(status, headers=headers))
+                else:
+                    # Its length is not: the body is collected, then sent with it.
+                    self.response = (status, headers)
+            else:
+                raise RuntimeError("Expected ASGI message 'websocket.accept', 'websocket.close' "
+                                   f"or 'websocket.http.response.start' but got '{kind}'.")
+        elif self.response_started:
+            if kind != "websocket.http.response.body":
+                raise RuntimeError("Expected ASGI message 'websocket.http.response.body' but "
+                                   f"got '{kind}'.")
+            body = message.get("body", b"")
+            if self.response is None:
+                self._write(body)
+            else:
+                self.response_body += body
+            if not message.get("more_body", False):
+                if self.response is not None:
+                    status, headers = self.response
+                    self._write(rejection(status, headers=headers,
+                                          body=bytes(self.response_body)))
+                self._disconnect(1006)
+                self.transport.close()
+        else:
+            connection = self.connection
+            assert connection is not None
+            if connection.state is not State.OPEN:
+                if connection.close_received is not None or connection.failure is not None:
+                    raise ClientDisconnected()      # the peer closed (or broke) it first
+                raise RuntimeError(f"Unexpected ASGI message '{kind}', after sending "
+                                   "'websocket.close'.")
+            if kind == "websocket.send":
+                data = message.get("bytes")
+                if data is not None:
+                    connection.send_binary(data)
+                else:
+                    connection.send_text(message.get("text") or "")
+                self._flush()
+            elif kind == "websocket.close":
+                code = message.get("code", 1000)
+                reason = message.get("reason") or ""
+                self._disconnect(code, reason)
+                connection.close(code, reason)
+                self._flush()
+                if self.read_paused:
+                    self.read_paused = False
+                    self.transport.resume_reading()
+                self.close_timer = self.loop.call_later(self.close_timeout, self._close_late)
+            else:
+                raise RuntimeError("Expected ASGI message 'websocket.send' or 'websocket.close',"
+                                   f" but got '{kind}'.")
+
+    async def receive(self) -> Message:
+        """The ASGI ``receive`` callable."""
+        message = await self.queue.get()
+        if self.read_paused and self.queue.empty():
+            self.read_paused = False
+            self.transport.resume_reading()
+        return message
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _close_late(self) -> None:
+        """The client did not answer our Close in time: close TCP (RFC 6455 7.1.1)."""
+        self.close_timer = None
+        self.transport.close()
+
+    def _cancel_close_timer(self) -> None:
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+            self.close_timer = None
+
+    def _flush(self) -> None:
+        connection = self.connection
+        if connection is not None:
+            data = connection.data_to_send()
+            if data:
+                self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(data)
+
+    def _log(self, text: str) -> None:
+        self.logger.info("%s - %s", get_client_addr(self.scope), text)
+
+    def _trace(self, text: str) -> None:
+        if self.logger.level <= TRACE_LOG_LEVEL:
+            prefix = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
+            self.logger.log(TRACE_LOG_LEVEL, "%s%s", prefix, text)
