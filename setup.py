@@ -32,7 +32,7 @@ def compiled_extensions() -> list[object]:
     if os.environ.get("WSFRAME_MYPYC", "") in ("", "0"):
         return []
     try:
-        from mypyc.build import mypycify
+        from mypyc.build import mypycify  # noqa: PLC0415 (only for the compiled build)
     except ImportError:
         print("WSFRAME_MYPYC is set but mypyc is not installed: building pure Python",
               file=sys.stderr)
