@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wsframe import (
+    BinaryMessage,
     CloseReceived,
     Connection,
     ConnectionClosed,
@@ -115,3 +116,44 @@ def test_pings_are_answered_in_wire_order_before_the_close_reply() -> None:
     assert answer == [Pong(b"p"), CloseReceived(1001, "bye")]
     assert left.state is State.CLOSED and right.state is State.CLOSED
     assert MessageWriter(Role.SERVER).close_reply(CloseReceived(1005, "")) == b"\x88\x00"
+
+
+def test_an_echo_of_a_message_before_the_close_goes_out_before_the_close_reply() -> None:
+    """A message and the peer's Close in one read: what the caller sends in
+    answer to the message precedes the Close reply (nothing may follow it)."""
+    server = Connection(Role.SERVER)
+    wire = build_frame(Opcode.BINARY, b"abc", mask=KEY) + build_close(3000, "done", mask=KEY)
+    seen = []
+    for event in server.feed(wire):
+        seen.append(event)
+        if isinstance(event, BinaryMessage):
+            assert server.state is State.OPEN        # the Close has not taken effect yet
+            server.send_binary(event.data)
+    assert seen == [BinaryMessage(b"abc"), CloseReceived(3000, "done")]
+    assert server.state is State.CLOSED
+    assert server.data_to_send() == build_frame(Opcode.BINARY, b"abc") + build_close(3000, "done")
+
+
+def test_an_echo_before_a_violation_goes_out_before_the_1002_close() -> None:
+    server = Connection(Role.SERVER)
+    wire = build_frame(Opcode.TEXT, b"hi", mask=KEY) + b"\x83\x80" + KEY
+    with pytest.raises(ProtocolError) as info:
+        for event in server.feed(wire):
+            assert isinstance(event, TextMessage)
+            server.send_text(event.text)
+    assert info.value.code == 1002
+    assert server.data_to_send() == (build_frame(Opcode.TEXT, b"hi")
+                                      + build_close(1002, "reserved opcode 0x3"))
+
+
+def test_events_left_unread_take_effect_at_the_next_call() -> None:
+    for settle in ("data_to_send", "feed"):
+        server = Connection(Role.SERVER)
+        events = server.feed(build_frame(Opcode.PING, b"p", mask=KEY)
+                             + build_close(1000, mask=KEY) + b"\x83\x80" + KEY)
+        del events                                     # never iterated
+        if settle == "feed":
+            assert list(server.feed(build_frame(Opcode.TEXT, b"late", mask=KEY))) == []
+        assert server.data_to_send() == build_frame(Opcode.PONG, b"p") + build_close(1000)
+        assert server.state is State.CLOSED and server.close_code == 1000
+        assert server.failure is None                 # the Close came before the bad frame

@@ -15,10 +15,13 @@ frame or forget the reply:
   (a `ProtocolError`, or `fail`): the Close frame to send, if any, is queued,
   and everything after is ignored. A server then closes TCP (7.1.1).
 
-A Ping is answered here too, in wire order (RFC 5.5.2: an endpoint MUST
-answer a Ping unless it already received a Close frame): a Ping that comes
-before the peer's Close in the same bytes gets its Pong before the Close
-reply, which an application iterating the events afterwards could not do.
+Everything goes out in wire order. `feed` parses all the bytes at once,
+but each event takes effect as the caller's loop reaches it: a Ping is
+answered (RFC 6455 5.5.2) and the peer's Close is answered, or a violation
+fails the connection, only when the loop gets there. So the echo of a
+message that came before the peer's Close in the same read goes out before
+the Close reply, and a Ping before that Close gets its Pong first. Events
+the caller leaves unread take effect at the next `feed` or `data_to_send`.
 
 Sans-I/O like the rest: received bytes go in through `feed`, and everything
 to send (messages, pongs, Close frames) comes out of `data_to_send`. No
@@ -28,6 +31,7 @@ clock: timeouts belong to the caller.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from typing import TYPE_CHECKING, SupportsIndex
@@ -55,11 +59,6 @@ class State(Enum):
     CLOSED = "closed"       # both sent, or the connection failed
 
 
-def _then_raise(events: list[Event], error: ProtocolError) -> Iterator[Event]:
-    yield from events
-    raise error
-
-
 class Connection:
     """One WebSocket connection, both directions, and the owner of its closing handshake.
 
@@ -70,8 +69,8 @@ class Connection:
         mask_source: as for `MessageWriter`.
     """
 
-    __slots__ = ("_outgoing", "_reader", "_writer", "close_received", "close_sent",
-                 "failure", "role", "state")
+    __slots__ = ("_outgoing", "_pending", "_pending_error", "_reader", "_writer",
+                 "close_received", "close_sent", "failure", "role", "state")
 
     def __init__(self, role: Role, *,
                  max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -94,36 +93,69 @@ class Connection:
         #: The violation that failed the connection, if one did.
         self.failure: ProtocolError | None = None
         self._outgoing: list[bytes] = []
+        # Parsed events whose effect (Pong, Close reply, state) is still to come,
+        # and the violation after them: see `feed`.
+        self._pending: deque[Event] = deque()
+        self._pending_error: ProtocolError | None = None
 
     # -- receiving ----------------------------------------------------------------------
 
     def feed(self, data: bytes | bytearray | memoryview) -> Iterator[Event]:
         """Received bytes in; events out (see `MessageReader.feed`).
 
-        A Ping is answered with its Pong (queued in `data_to_send`) while
-        OPEN; the `Ping` event is still delivered. A Close frame from the
-        peer is answered (the reply is queued in
-        `data_to_send`) unless this side already sent one; either way the
-        connection is then CLOSED. If the peer breaks the protocol, the Close
-        frame with the error's code is queued, the connection is CLOSED, and
-        the iterator raises the `ProtocolError` after the events before it.
-        Once CLOSED, received bytes are ignored.
+        All of ``data`` is parsed at once; each event takes effect as the
+        iterator yields it, so that whatever the caller sends in answer goes
+        out in wire order:
+
+        * a `Ping` is answered with its Pong (queued in `data_to_send`) while
+          OPEN; the event is still delivered;
+        * a `CloseReceived` is answered with the Close reply unless this side
+          already sent a Close frame; either way the state is then CLOSED;
+        * if the peer broke the protocol, the iterator raises the
+          `ProtocolError` after the events before it, with the Close frame
+          carrying its code queued and the state CLOSED.
+
+        Events left unread take effect at the next `feed` or `data_to_send`
+        (without being delivered). Once CLOSED, received bytes are ignored.
         """
+        self._settle()
         if self.state is State.CLOSED:
             return iter(())
         events: list[Event] = []
         try:
             for event in self._reader.feed(data):
                 events.append(event)
-                if isinstance(event, Ping):
-                    if self.state is State.OPEN:
-                        self._outgoing.append(self._writer.pong(event.payload))
-                elif isinstance(event, CloseReceived):
-                    self._peer_closed(event)
         except ProtocolError as exc:
-            self.fail(exc)
-            return _then_raise(events, exc)
-        return iter(events)
+            self._pending_error = exc
+        self._pending.extend(events)
+        return self._play()
+
+    def _play(self) -> Iterator[Event]:
+        pending = self._pending
+        while pending:
+            event = pending.popleft()
+            self._take_effect(event)
+            yield event
+        error = self._pending_error
+        if error is not None:
+            self._pending_error = None
+            self.fail(error)
+            raise error
+
+    def _take_effect(self, event: Event) -> None:
+        if isinstance(event, Ping):
+            if self.state is State.OPEN:
+                self._outgoing.append(self._writer.pong(event.payload))
+        elif isinstance(event, CloseReceived):
+            self._peer_closed(event)
+
+    def _settle(self) -> None:
+        """Give events the caller left unread their effect, in order."""
+        while self._pending:
+            self._take_effect(self._pending.popleft())
+        if self._pending_error is not None:
+            error, self._pending_error = self._pending_error, None
+            self.fail(error)
 
     def _peer_closed(self, event: CloseReceived) -> None:
         self.close_received = event
@@ -196,6 +228,7 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Everything queued to send, in order (then the queue is empty)."""
+        self._settle()
         out = b"".join(self._outgoing)
         self._outgoing.clear()
         return out
