@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+NODE_DIR := tests/integration/node
+NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
-.PHONY: demo test test-dist test-matrix compiled test-compiled test-uvicorn compliance fuzz \
-	bench bench-quick bench-wire browser-deps clean
+.PHONY: demo test test-dist test-matrix compiled test-compiled test-uvicorn compliance compliance-uvicorn fuzz \
+	bench bench-quick bench-wire browser-deps node-deps clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -31,7 +33,7 @@ demo: $(VENV)/.pkg
 CODEC_TESTS := tests/test_frames.py tests/test_parser.py tests/test_masking.py \
 	tests/test_messages.py tests/test_conformance.py
 
-test: $(VENV)/.test
+test: $(VENV)/.test $(NODE_WS)
 	$(BIN)/python -m pytest -q
 	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
 	$(BIN)/python -m mypy --strict wsframe examples compliance
@@ -64,6 +66,16 @@ browser-deps:
 	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(chromium --version)"; \
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
 		&& chromium --version; fi
+
+# Node.js and the ws library (pinned by tests/integration/node/package-lock.json),
+# the Node peer of tests/integration/test_node.py. Debian's nodejs if none is installed.
+node-deps: $(NODE_WS)
+$(NODE_WS): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; fi
+	@echo "node: $$(node --version)"
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	touch $@
 
 # Coverage-guided fuzzing (atheris) for FUZZ_SECONDS; seeds from the conformance vectors.
 FUZZ_SECONDS ?= 180
@@ -128,7 +140,7 @@ test-uvicorn: $(UVENV)/.ok
 	$(UVENV)/bin/python integrations/uvicorn/tests/run_uvicorn_suite.py $(UVSDIST)
 
 # The test suite on every Python 3.10-3.13 that pyenv provides here.
-test-matrix:
+test-matrix: $(NODE_WS)
 	./.ci/test-matrix.sh 3.10 3.11 3.12 3.13
 
 clean:
@@ -154,3 +166,11 @@ $(WSTEST):
 compliance: $(VENV)/.pkg $(WSTEST)
 	$(BIN)/python compliance/run.py --wstest $(WSTEST) \
 		--cases "12.*|1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,13.*"
+
+# Sections 1-7, 9, 10, 12, 13 against uvicorn serving an ASGI echo app on
+# wsframe_uvicorn.WSFrameProtocol (every case OK or INFORMATIONAL), and in the
+# same run on uvicorn's wsproto and websockets-sansio backends (reported).
+compliance-uvicorn: $(VENV)/.test $(WSTEST)
+	$(BIN)/python compliance/run.py --wstest $(WSTEST) --uvicorn \
+		--report reports/compliance-uvicorn \
+		--cases "12.*|9.*|1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,13.*"

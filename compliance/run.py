@@ -9,7 +9,10 @@ core). Results are merged; the HTML/JSON reports are written per group under
 ``reports/``. Exits 1 unless every case of every *checked* server is OK or
 INFORMATIONAL. Servers: ``wsframe`` (examples/echo_server.py) and, with
 ``--with-websockets``, ``websockets`` (benchmarks/websockets_echo.py), which is
-timed but not checked (it is the anchor of `make bench-wire`).
+timed but not checked (it is the anchor of `make bench-wire`). With
+``--uvicorn``, instead: uvicorn serving tests/integration/asgi_echo.py on
+wsframe_uvicorn.WSFrameProtocol (checked) and, in the same run, on uvicorn's
+own wsproto and websockets-sansio backends (reported side by side).
 """
 
 from __future__ import annotations
@@ -55,14 +58,15 @@ class Group:
     """One wstest run: its cases, its servers, its report folder."""
 
     def __init__(self, cases: list[str], report: Path, servers: dict[str, list[str]],
-                 wstest: str) -> None:
+                 wstest: str, env: dict[str, str] | None = None) -> None:
         self.cases = cases
         self.report = report
         self.procs: list[subprocess.Popen[bytes]] = []
         spec_servers = []
         for agent, cmd in servers.items():
             port = free_port()
-            proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL)
+            proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL,
+                                    env=env)
             self.procs.append(proc)
             wait_listening(port, proc)
             spec_servers.append({"agent": agent, "url": f"ws://127.0.0.1:{port}"})
@@ -90,6 +94,26 @@ class Group:
         return index
 
 
+def sections(merged: dict[str, dict[str, Any]]) -> None:
+    """A table: per Autobahn section, each server's cases and how many passed."""
+    agents = list(merged)
+    numbers = sorted({int(case.split(".")[0]) for results in merged.values()
+                      for case in results})
+    print("| section | " + " | ".join(agents) + " |")
+    print("|---|" + "---|" * len(agents))
+    for number in numbers:
+        cells = []
+        for agent in agents:
+            cases = [r for case, r in merged[agent].items()
+                     if int(case.split(".")[0]) == number]
+            behaviors = Counter(r["behavior"] for r in cases)
+            passed = sum(n for b, n in behaviors.items() if b in PASSING)
+            other = ", ".join(f"{n} {b}" for b, n in sorted(behaviors.items())
+                              if b not in PASSING)
+            cells.append(f"{passed}/{len(cases)} OK" + (f" ({other})" if other else ""))
+        print(f"| {number} | " + " | ".join(cells) + " |")
+
+
 def main() -> int:
     """Run the suite; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -98,6 +122,9 @@ def main() -> int:
     parser.add_argument("--report", default="reports/compliance")
     parser.add_argument("--with-websockets", action="store_true",
                         help="also run a websockets echo server (timed, not checked)")
+    parser.add_argument("--uvicorn", action="store_true",
+                        help="uvicorn on WSFrameProtocol (checked), wsproto and "
+                        "websockets-sansio (reported) instead of the example server")
     args = parser.parse_args()
 
     wstest = str(Path(args.wstest).resolve()) if Path(args.wstest).exists() else args.wstest
@@ -106,6 +133,18 @@ def main() -> int:
     if args.with_websockets:
         servers["websockets"] = [sys.executable, str(ROOT / "benchmarks/websockets_echo.py")]
     checked = {"wsframe"}
+    env = None
+    if args.uvicorn:
+        uvicorn = [sys.executable, "-m", "uvicorn", "asgi_echo:app",
+                   "--app-dir", str(ROOT / "tests" / "integration"), "--host", "127.0.0.1",
+                   "--lifespan", "off", "--log-level", "critical",
+                   "--ws-max-size", str(64 * 2**20), "--ws"]
+        servers = {"uvicorn+wsframe": [*uvicorn, "wsframe_uvicorn:WSFrameProtocol"],
+                   "uvicorn+wsproto": [*uvicorn, "wsproto"],
+                   "uvicorn+websockets-sansio": [*uvicorn, "websockets-sansio"]}
+        checked = {"uvicorn+wsframe"}
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(ROOT / "integrations" / "uvicorn"), str(ROOT)]))
     groups_cases = [[c.strip() for c in group.split(",") if c.strip()]
                     for group in args.cases.split("|")]
 
@@ -113,7 +152,7 @@ def main() -> int:
     print(f"running Autobahn|Testsuite cases {args.cases} "
           f"({len(groups_cases)} parallel group(s), reports under {report})", flush=True)
     groups = [Group(cases, report / f"group{i + 1}" if len(groups_cases) > 1 else report,
-                    servers, wstest) for i, cases in enumerate(groups_cases)]
+                    servers, wstest, env) for i, cases in enumerate(groups_cases)]
     statuses = [group.wait() for group in groups]
     if any(statuses):
         print(f"wstest failed with status {statuses}; see the wstest.log files under {report}")
@@ -132,14 +171,16 @@ def main() -> int:
         bad = sorted((k for k, r in results.items() if r["behavior"] not in PASSING),
                      key=lambda k: [int(p) for p in k.split(".")])
         if bad:
-            print(f"{'':11s} not OK: " + ", ".join(
+            print(f"{'':11s} not OK ({len(bad)}): " + ", ".join(
                 f"{k} ({results[k]['behavior']})" for k in bad))
             if agent in checked:
                 failed = True
     if len(merged) > 1:
         # Totals flatter a server that gives up on heavy cases early: also
         # compare the cases every server passed.
-        common = [case for case in merged["wsframe"]
+        sections(merged)
+        first = min(checked)
+        common = [case for case in merged[first]
                   if all(results.get(case, {}).get("behavior") in PASSING
                          for results in merged.values())]
         times = ", ".join(

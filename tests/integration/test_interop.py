@@ -22,6 +22,7 @@ from wsframe import (
     build_frame,
     parse_close_payload,
 )
+from wsframe.extensions.permessage_deflate import DeflateParams
 from wsframe.handshake import check_response, client_request, parse_head
 
 from .conftest import EchoServer
@@ -176,9 +177,10 @@ def test_wsframe_client_every_window_setting(window: tuple[int, int, bool, bool]
 # -- wsframe client -> websockets and aiohttp servers -----------------------------------
 
 async def wsframe_client_exchange(url: str, *, deflate: bool, close_code: int = 1000,
-                                  echoed: set[int] | None = None) -> None:
+                                  echoed: set[int] | None = None,
+                                  deflate_params: DeflateParams | None = None) -> None:
     """Sizes, fragmentation, ping/pong and the close handshake with our client."""
-    connection = await wsclient.connect(url, deflate=deflate)
+    connection = await wsclient.connect(url, deflate=deflate, deflate_params=deflate_params)
     for size in SIZES:
         text, data = payloads(size)
         await connection.send(connection.outgoing.text(text))
