@@ -36,7 +36,7 @@ CODEC_TESTS := tests/test_frames.py tests/test_parser.py tests/test_masking.py \
 test: $(VENV)/.test $(NODE_WS)
 	$(BIN)/python -m pytest -q
 	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
-	$(BIN)/python -m mypy --strict wsframe examples compliance
+	$(BIN)/python -m mypy --strict wsframe examples compliance samples
 	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples \
 		integrations build_backend setup.py
 

@@ -12,6 +12,7 @@ from wsframe import (
     MessageReader,
     MessageWriter,
     Opcode,
+    Ping,
     Pong,
     ProtocolError,
     Role,
@@ -146,14 +147,28 @@ def test_an_echo_before_a_violation_goes_out_before_the_1002_close() -> None:
                                       + build_close(1002, "reserved opcode 0x3"))
 
 
-def test_events_left_unread_take_effect_at_the_next_call() -> None:
-    for settle in ("data_to_send", "feed"):
-        server = Connection(Role.SERVER)
-        events = server.feed(build_frame(Opcode.PING, b"p", mask=KEY)
-                             + build_close(1000, mask=KEY) + b"\x83\x80" + KEY)
-        del events                                     # never iterated
-        if settle == "feed":
-            assert list(server.feed(build_frame(Opcode.TEXT, b"late", mask=KEY))) == []
-        assert server.data_to_send() == build_frame(Opcode.PONG, b"p") + build_close(1000)
-        assert server.state is State.CLOSED and server.close_code == 1000
-        assert server.failure is None                 # the Close came before the bad frame
+def test_events_left_unread_take_effect_at_the_next_feed() -> None:
+    server = Connection(Role.SERVER)
+    events = server.feed(build_frame(Opcode.PING, b"p", mask=KEY)
+                         + build_close(1000, mask=KEY) + b"\x83\x80" + KEY)
+    del events                                     # never iterated
+    assert server.data_to_send() == b"" and server.state is State.OPEN
+    assert list(server.feed(build_frame(Opcode.TEXT, b"late", mask=KEY))) == []
+    assert server.data_to_send() == build_frame(Opcode.PONG, b"p") + build_close(1000)
+    assert server.state is State.CLOSED and server.close_code == 1000
+    assert server.failure is None                 # the Close came before the bad frame
+
+
+def test_data_to_send_in_the_middle_of_the_loop_holds_what_was_reached() -> None:
+    """An embedder flushes after each message it handed on; the peer's Close
+    further in the same read is not answered before the loop reaches it."""
+    server = Connection(Role.SERVER)
+    events = server.feed(build_frame(Opcode.PING, b"p", mask=KEY)
+                         + build_frame(Opcode.TEXT, b"m", mask=KEY) + build_close(1001, mask=KEY))
+    assert next(events) == Ping(b"p")
+    assert next(events) == TextMessage("m")
+    assert server.data_to_send() == build_frame(Opcode.PONG, b"p")
+    assert server.state is State.OPEN
+    server.send_text("echo")
+    assert next(events) == CloseReceived(1001, "")
+    assert server.data_to_send() == build_frame(Opcode.TEXT, b"echo") + build_close(1001)

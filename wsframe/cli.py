@@ -54,6 +54,8 @@ EXIT_STATUSES = ("exit status: 0 success (dissect: no violation), 1 a protocol v
 
 #: Bytes read from a file or standard input at a time (dissect streams).
 READ_SIZE = 65536
+#: --max-message-size not given: the library's default (a capture's, for captures).
+_LIBRARY_DEFAULT = -1
 #: The most attempts `backoff` prints.
 MAX_ATTEMPTS = 1000
 
@@ -112,15 +114,65 @@ def _chunks(args: argparse.Namespace) -> Iterator[bytes]:
         return
     if args.file is None:
         raise UsageError("nothing to dissect: give --hex HEX, a FILE, or - for standard input")
-    if args.file == "-":
-        yield from _read(sys.stdin.buffer)
+    handle = getattr(args, "handle", None) or _open_input(args.file)
+    if handle is sys.stdin.buffer:
+        yield from _read(handle)
         return
-    try:
-        handle = open(args.file, "rb")  # noqa: SIM115 (closed below, after streaming)
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror or exc}") from None
     with handle:
         yield from _read(handle)
+
+
+def _open_input(name: str) -> IO[bytes]:
+    """The file to dissect (``-``: standard input), opened for streaming."""
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return open(name, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+
+
+def _is_capture(handle: IO[bytes]) -> bool:
+    """Does the input start like a pcap or pcapng file? (Peeks; reads nothing.)"""
+    from .tools.pcap import is_capture  # noqa: PLC0415 (the tools load on demand)
+    peek = getattr(handle, "peek", None)
+    head = peek(4)[:4] if peek is not None else b""
+    return is_capture(head)
+
+
+def _dissect_capture(args: argparse.Namespace, handle: IO[bytes]) -> int:
+    """A pcap/pcapng capture: every WebSocket connection in it, both directions."""
+    # Imported here: the capture tools are not part of the codec (wsframe.tools).
+    from .tools.capture import (  # noqa: PLC0415
+        CaptureReport,
+        CaptureStats,
+        dissect_capture,
+    )
+    from .tools.pcap import CaptureError  # noqa: PLC0415
+    from .tools.session import DEFAULT_CAPTURE_MESSAGE_SIZE  # noqa: PLC0415
+
+    limit = DEFAULT_CAPTURE_MESSAGE_SIZE if args.max_message_size == _LIBRARY_DEFAULT \
+        else args.max_message_size
+    params = None
+    if args.deflate is not None:
+        try:
+            params = DeflateParams.from_header(args.deflate)
+        except (HandshakeError, ValueError) as exc:
+            raise UsageError(f"--deflate: {exc}") from None
+    stats = CaptureStats()
+    report = CaptureReport(json_output=args.json, verbose=args.verbose)
+    if not args.json:
+        print(f"Reading the capture {args.file}: every TCP connection, both directions.")
+    try:
+        with handle:
+            for record in dissect_capture(handle, max_message_size=limit, deflate=params,
+                                          stats=stats):
+                report.record(record)
+    except CaptureError as exc:
+        report.end(stats)
+        raise UsageError(f"{args.file}: {exc}") from None
+    report.end(stats)
+    return EXIT_VIOLATION if report.violations else EXIT_OK
 
 
 def _read(handle: IO[bytes]) -> Iterator[bytes]:
@@ -175,6 +227,15 @@ def _deflate(args: argparse.Namespace, role: Role) -> list[PerMessageDeflate]:
 
 def cmd_dissect(args: argparse.Namespace) -> int:
     """``wsframe dissect``: show every frame as it is read; exit 1 on a violation."""
+    if args.file is not None and args.hex is None and not args.raw:
+        handle = _open_input(args.file)
+        if _is_capture(handle):
+            return _dissect_capture(args, handle)
+        args.handle = handle
+    if args.max_message_size == _LIBRARY_DEFAULT:
+        args.max_message_size = DEFAULT_MAX_MESSAGE_SIZE
+    if args.verbose:
+        raise UsageError("-v/--verbose is for captures (raw input is always shown in full)")
     role = Role.SERVER if args.role == "server" else Role.CLIENT
     dissector = Dissector(role, max_frame_size=args.max_frame_size,
                           max_message_size=args.max_message_size,
@@ -438,9 +499,12 @@ wsframe dissect --role client --deflate "permessage-deflate" --hex c107f248cdc9c
     p.add_argument("--max-frame-size", type=_size, default=FOLLOW_MESSAGE_LIMIT,
                    metavar="BYTES", help="largest frame payload accepted, or 'none' "
                    "(default: follows --max-message-size); larger is a 1009 violation")
-    p.add_argument("--max-message-size", type=_size, default=DEFAULT_MAX_MESSAGE_SIZE,
+    p.add_argument("--max-message-size", type=_size, default=_LIBRARY_DEFAULT,
                    metavar="BYTES", help="largest message accepted, or 'none' (default "
-                   f"{DEFAULT_MAX_MESSAGE_SIZE}, as MessageReader); larger is a 1009 violation")
+                   f"{DEFAULT_MAX_MESSAGE_SIZE}, as MessageReader; for a capture "
+                   f"{64 * 2**20}); larger is a 1009 violation")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="for a capture: every frame on the header diagram, not one line")
     p.set_defaults(func=cmd_dissect)
 
     p = _subparser(sub, "explain", "what a close code means and what to do",

@@ -21,7 +21,7 @@ answered (RFC 6455 5.5.2) and the peer's Close is answered, or a violation
 fails the connection, only when the loop gets there. So the echo of a
 message that came before the peer's Close in the same read goes out before
 the Close reply, and a Ping before that Close gets its Pong first. Events
-the caller leaves unread take effect at the next `feed` or `data_to_send`.
+the caller leaves unread take effect at the next `feed`.
 
 Sans-I/O like the rest: received bytes go in through `feed`, and everything
 to send (messages, pongs, Close frames) comes out of `data_to_send`. No
@@ -115,8 +115,8 @@ class Connection:
           `ProtocolError` after the events before it, with the Close frame
           carrying its code queued and the state CLOSED.
 
-        Events left unread take effect at the next `feed` or `data_to_send`
-        (without being delivered). Once CLOSED, received bytes are ignored.
+        Events left unread take effect at the next `feed` (without being
+        delivered). Once CLOSED, received bytes are ignored.
         """
         self._settle()
         if self.state is State.CLOSED:
@@ -227,8 +227,11 @@ class Connection:
         self.state = State.CLOSED
 
     def data_to_send(self) -> bytes:
-        """Everything queued to send, in order (then the queue is empty)."""
-        self._settle()
+        """Everything queued to send, in order (then the queue is empty).
+
+        It holds the effects of the events iterated so far: it may be called in
+        the middle of a `feed` loop (events not reached yet are not acted on).
+        """
         out = b"".join(self._outgoing)
         self._outgoing.clear()
         return out

@@ -37,7 +37,7 @@ from .roles import Role
 
 __all__ = ["EXAMPLE_CLIENT_KEY", "Dissection", "Dissector", "FrameView", "Verdict", "dissect",
            "frame_json", "header_fields", "plural", "render_diagram", "render_frame",
-           "render_text", "render_verdict", "to_json", "verdict_json"]
+           "render_frame_line", "render_text", "render_verdict", "to_json", "verdict_json"]
 
 #: A client masks its Close frame with a fresh random key; the dissector
 #: shows the reply with this fixed key so that its output is reproducible.
@@ -426,13 +426,17 @@ def _preview(payload: bytes, text: bool, total: int | None = None, limit: int = 
     """The start of a payload: as text when it is UTF-8 text, else as hex."""
     total = len(payload) if total is None else total
     if text:
-        try:
-            shown = payload.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return repr(shown if len(shown) <= limit else shown[:limit]) + (
-                f"... ({len(shown)} characters)" if len(shown) > limit else "")
+        # Decode only the start (a payload may be megabytes); a character cut
+        # at the end of that start is dropped, an invalid byte shows as hex.
+        start = payload[:limit * 4]
+        for cut in range(4 if len(start) < len(payload) else 1):
+            try:
+                shown = start[:len(start) - cut].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if len(shown) <= limit and len(start) == len(payload):
+                return repr(shown)
+            return repr(shown[:limit]) + f"... ({plural(len(payload), 'byte')})"
     hexed = payload[:limit // 2].hex(" ")
     return hexed + (f" ... ({plural(total, 'byte')})" if total > limit // 2 else "")
 
@@ -494,6 +498,30 @@ def render_frame(view: FrameView, role: Role) -> list[str]:
         lines.append(f"  -> message #{view.message_number} reassembled from "
                      f"{view.ends_message} fragments: {_message_preview(view.message)}")
     return lines
+
+
+def render_frame_line(view: FrameView) -> str:
+    """One frame on one line: opcode, flags, mask, length, a payload preview and
+    what it is (the short form that ``wsframe proxy`` and capture dissection print)."""
+    frame = view.frame
+    header = view.header
+    rsv = "".join("1" if header[0] & bit else "0" for bit in (0x40, 0x20, 0x10))
+    key = header[-4:].hex() if header[1] & 0x80 else None
+    n = len(frame.payload)
+    if frame.opcode is Opcode.CLOSE and n >= 2:
+        code, reason = parse_close_payload(frame.payload)
+        payload = f"code {code}" + (f" {reason!r}" if reason else "")
+    elif n and not view.compressed:
+        payload = _preview(frame.payload, view.is_text or frame.opcode.is_control, limit=32)
+    elif n:
+        payload = f"({n} compressed bytes)"
+    else:
+        payload = "(empty)"
+    note = view.note.split("\n")[0]
+    if view.message is not None and view.compressed:
+        note += f" -> inflated: {_message_preview(view.message)}"
+    return (f"{frame.opcode.name:<12} {'FIN' if frame.fin else 'fin=0'} rsv={rsv} "
+            f"{'mask=' + key if key else 'unmasked':<13} len={n:<6} {payload}  [{note}]")
 
 
 def render_verdict(verdict: Verdict) -> list[str]:

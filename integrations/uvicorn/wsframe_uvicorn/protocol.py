@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any, Literal, cast
 from urllib.parse import unquote
 
@@ -47,6 +48,7 @@ from wsframe import (
     BinaryMessage,
     CloseReceived,
     Connection,
+    Event,
     Pong,
     ProtocolError,
     Role,
@@ -112,6 +114,8 @@ class WSFrameProtocol(asyncio.Protocol):
         self.close_timer: asyncio.TimerHandle | None = None
         self.close_timeout = 10.0        # seconds to wait for the client's Close after ours
         self.read_paused = False
+        self.events: Iterator[Event] | None = None   # of the last read, not all handed out
+        self.backlog: list[bytes] = []   # reads that came while those were handed out
         self.writable = asyncio.Event()
         self.writable.set()
 
@@ -233,33 +237,61 @@ class WSFrameProtocol(asyncio.Protocol):
     def _received(self, data: bytes) -> None:
         connection = self.connection
         assert connection is not None
-        # Messages after the application's own Close are dropped (it is done
-        # with them); the state is taken before feeding, since a Close frame
-        # in these same bytes changes it.
-        closing = connection.state is not State.OPEN
-        try:
-            for event in connection.feed(data):
-                if isinstance(event, TextMessage):
-                    if not closing:          # after our Close the app is done with messages
-                        self._deliver({"type": "websocket.receive", "text": event.text})
-                elif isinstance(event, BinaryMessage):
-                    if not closing:
-                        self._deliver({"type": "websocket.receive", "bytes": event.data})
-                elif isinstance(event, Pong):      # (Pings are answered by Connection)
-                    self._pong(event.payload)
-                elif isinstance(event, CloseReceived):
-                    self._flush()
-                    self._disconnect(event.code, event.reason)
-                    self._cancel_close_timer()
-                    self.transport.close()      # RFC 6455 7.1.1: the server closes TCP
-                    return
-        except ProtocolError as error:
-            # wsframe queued the Close frame carrying the error's code (once).
-            self._flush()
-            self._disconnect(error.code, error.reason)
-            self.transport.close()
+        if self.events is not None:       # still handing the last read's events out
+            self.backlog.append(data)
             return
+        self.events = connection.feed(data)
+        self._process()
+
+    def _process(self) -> None:
+        """Hand the events of the last read to the application, one data message
+        at a time.
+
+        After a data message this stops, and goes on when the application next
+        calls ``receive``: by then it has answered that message, so its answer
+        goes out before whatever comes next takes effect (wsframe's Connection
+        acts on each event as it is reached): the Close frame that fails the
+        connection on a later frame in the same read, or the reply to the
+        client's Close. (Autobahn cases 3.2, 4.1.3, 5.15... check this order.)
+        """
+        connection = self.connection
+        assert connection is not None
+        while self.events is not None:
+            try:
+                for event in self.events:
+                    if isinstance(event, (TextMessage, BinaryMessage)):
+                        # After our own Close the application is done with messages.
+                        if connection.state is State.OPEN:
+                            self._deliver({"type": "websocket.receive", "text": event.text}
+                                          if isinstance(event, TextMessage) else
+                                          {"type": "websocket.receive", "bytes": event.data})
+                            self._flush()          # Pongs for Pings before it
+                            return
+                    elif isinstance(event, Pong):  # (Pings are answered by Connection)
+                        self._pong(event.payload)
+                    elif isinstance(event, CloseReceived):
+                        self.events = None
+                        self.backlog.clear()
+                        self._flush()
+                        self._disconnect(event.code, event.reason)
+                        self._cancel_close_timer()
+                        self.transport.close()     # RFC 6455 7.1.1: the server closes TCP
+                        return
+            except ProtocolError as error:
+                # wsframe queued the Close frame carrying the error's code (once).
+                self.events = None
+                self.backlog.clear()
+                self._flush()
+                self._disconnect(error.code, error.reason)
+                self.transport.close()
+                return
+            self.events = connection.feed(self.backlog.pop(0)) if self.backlog else None
         self._flush()
+        # Read on once the application took every message, or once it closed
+        # (it is done with messages; the client's Close must still be read).
+        if self.read_paused and (self.queue.empty() or connection.state is not State.OPEN):
+            self.read_paused = False
+            self.transport.resume_reading()
 
     def _deliver(self, message: Message) -> None:
         self.queue.put_nowait(message)
@@ -447,7 +479,9 @@ class WSFrameProtocol(asyncio.Protocol):
                 self._disconnect(code, reason)
                 connection.close(code, reason)
                 self._flush()
-                if self.read_paused:
+                if self.events is not None:
+                    self._process()     # look for the client's Close in what was read
+                elif self.read_paused:
                     self.read_paused = False
                     self.transport.resume_reading()
                 self.close_timer = self.loop.call_later(self.close_timeout, self._close_late)
@@ -457,8 +491,10 @@ class WSFrameProtocol(asyncio.Protocol):
 
     async def receive(self) -> Message:
         """The ASGI ``receive`` callable."""
+        if self.events is not None and self.queue.empty() and not self.disconnected:
+            self._process()          # the application is ready for the next event
         message = await self.queue.get()
-        if self.read_paused and self.queue.empty():
+        if self.read_paused and self.queue.empty() and self.events is None:
             self.read_paused = False
             self.transport.resume_reading()
         return message

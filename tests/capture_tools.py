@@ -1,0 +1,138 @@
+"""Helpers for the capture tests: run wsframe's and Wireshark's dissectors on a
+file, write pcap files, and rewrite packets (link types, TCP segments)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from wsframe.tools.capture import CaptureStats, SummaryRecord, dissect_capture
+from wsframe.tools.pcap import Packet, read_packets
+from wsframe.tools.session import FrameRecord, NoteRecord, ViolationRecord
+
+TSHARK = shutil.which("tshark")
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+# A frame as both dissectors describe it: (packet, sender's TCP port, FIN, RSV
+# bits, opcode, MASK, payload length, masking key hex, unmasked payload hex).
+FrameRow = tuple[int, int, bool, int, int, bool, int, str, str]
+
+
+def run(data: bytes, **options: Any) -> dict[str, Any]:
+    """wsframe on capture bytes: frames, violations, notes and summaries."""
+    out: dict[str, Any] = {"frames": [], "violations": [], "notes": [], "summaries": {},
+                           "stats": CaptureStats()}
+    for record in dissect_capture(io.BytesIO(data), stats=out["stats"], **options):
+        if isinstance(record, FrameRecord):
+            out["frames"].append(record)
+        elif isinstance(record, ViolationRecord):
+            out["violations"].append(record)
+        elif isinstance(record, NoteRecord):
+            out["notes"].append((record.connection, record.text))
+        elif isinstance(record, SummaryRecord):
+            out["summaries"][record.connection] = record.summary
+    return out
+
+
+def wsframe_rows(data: bytes) -> list[FrameRow]:
+    """wsframe's frames of a capture, as rows comparable with tshark's."""
+    rows = []
+    result = run(data)
+    summaries = result["summaries"]
+    for record in result["frames"]:
+        summary = summaries[record.connection]
+        port = int(summary[record.sender].rsplit(":", 1)[1])
+        header = record.view.header
+        masked = bool(header[1] & 0x80)
+        rows.append((record.where.packet, port, record.view.frame.fin, (header[0] >> 4) & 7,
+                     header[0] & 0x0F, masked, len(record.view.frame.payload),
+                     header[-4:].hex() if masked else "", record.view.frame.payload.hex()))
+    return sorted(rows)
+
+
+def tshark_rows(path: Path) -> list[FrameRow]:
+    """Wireshark's WebSocket dissector on the same file (tshark -T json)."""
+    assert TSHARK is not None
+    done = subprocess.run([TSHARK, "-r", str(path), "-Y", "websocket", "-T", "json", "-x",
+                           "--no-duplicate-keys"], capture_output=True, text=True, check=True)
+    rows = []
+    for packet in json.loads(done.stdout or "[]"):
+        layers = packet["_source"]["layers"]
+        number = int(_one(layers["frame"])["frame.number"])
+        port = int(_one(layers["tcp"])["tcp.srcport"])
+        frames = layers["websocket"]
+        for ws in frames if isinstance(frames, list) else [frames]:
+            length = int(ws.get("websocket.payload_length_ext_64")
+                         or ws.get("websocket.payload_length_ext_16")
+                         or ws["websocket.payload_length"])
+            masked = ws["websocket.mask"] in ("1", "True")
+            rows.append((number, port, ws["websocket.fin"] in ("1", "True"),
+                         int(ws["websocket.rsv"], 16), int(ws["websocket.opcode"]), masked,
+                         length, ws.get("websocket.masking_key", "").replace(":", ""),
+                         _raw(ws.get("websocket.payload_raw"))))
+    return sorted(rows)
+
+
+def _one(layer: Any) -> dict[str, Any]:
+    return layer[0] if isinstance(layer, list) else layer
+
+
+def _raw(field: Any) -> str:
+    if not field:
+        return ""
+    if isinstance(field[0], list):        # several pieces
+        return "".join(piece[0] for piece in field)
+    return str(field[0])
+
+
+# -- writing and rewriting captures -------------------------------------------------------------
+
+def packets_of(data: bytes) -> list[Packet]:
+    """Every packet of capture bytes."""
+    return list(read_packets(io.BytesIO(data)))
+
+
+def pcap(packets: list[bytes], linktype: int = 1) -> bytes:
+    """A pcap file (microseconds, little-endian) holding ``packets``."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype)]
+    for number, data in enumerate(packets):
+        out.append(struct.pack("<IIII", 1_700_000_000, number, len(data), len(data)) + data)
+    return b"".join(out)
+
+
+def ip_of(ethernet: bytes) -> bytes:
+    """The IP packet inside an Ethernet frame."""
+    return ethernet[14:]
+
+
+def tcp_parts(ethernet: bytes) -> tuple[int, int, int]:
+    """(offset of the TCP header, offset of the payload, IP total length) in an
+    Ethernet/IPv4 frame."""
+    ip_header = (ethernet[14] & 0x0F) * 4
+    tcp = 14 + ip_header
+    payload = tcp + (ethernet[tcp + 12] >> 4) * 4
+    return tcp, payload, int.from_bytes(ethernet[16:18], "big")
+
+
+def payload_of(ethernet: bytes) -> bytes:
+    """The TCP payload of an Ethernet/IPv4 frame."""
+    _tcp, payload, _total = tcp_parts(ethernet)
+    return ethernet[payload:]
+
+
+def with_payload(ethernet: bytes, start: int, end: int) -> bytes:
+    """The same segment carrying only payload bytes [start:end) (seq and the IP
+    length adjusted; checksums are not recomputed: nothing here checks them)."""
+    tcp, payload, _total = tcp_parts(ethernet)
+    seq = int.from_bytes(ethernet[tcp + 4:tcp + 8], "big")
+    body = ethernet[payload + start:payload + end]
+    header = bytearray(ethernet[:payload])
+    header[tcp + 4:tcp + 8] = ((seq + start) % 2**32).to_bytes(4, "big")
+    header[16:18] = (payload - 14 + len(body)).to_bytes(2, "big")
+    return bytes(header) + body

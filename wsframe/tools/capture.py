@@ -1,0 +1,276 @@
+"""Dissect the WebSocket connections in a pcap or pcapng capture.
+
+`dissect_capture` streams a capture file: packets are read one at a time,
+each TCP connection is reassembled in both directions (`wsframe.tools.tcp`)
+and followed by a `Session`; records come out in capture order, and a
+connection's `SummaryRecord` as soon as it ends (both FINs, or a RST) or
+at the end of the file. Memory is bounded by the number of connections open
+at once times the per-connection bounds (the message limit, and the
+out-of-order buffer of the reassembly), never by the size of the file.
+
+`CaptureReport` turns the records into what ``wsframe dissect capture.pcap``
+prints: a line per frame (``verbose``: the full diagram), each violation
+with the side that broke the rule, and a summary per connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ..close_codes import explain
+from ..dissect import frame_json, plural, render_frame, render_frame_line, render_verdict
+from ..extensions.permessage_deflate import DeflateParams
+from ..roles import Role
+from .pcap import decode, read_packets
+from .session import (
+    DEFAULT_CAPTURE_MESSAGE_SIZE,
+    FrameRecord,
+    NoteRecord,
+    Record,
+    Session,
+    ViolationRecord,
+    Where,
+    violation_json,
+)
+from .tcp import DEFAULT_MAX_PENDING, Connection, Connections, Stream
+
+__all__ = ["CaptureReport", "SummaryRecord", "dissect_capture"]
+
+
+@dataclass(slots=True)
+class SummaryRecord:
+    """A connection ended (or the capture did): what happened on it."""
+
+    connection: int
+    summary: dict[str, Any]
+
+
+@dataclass(slots=True)
+class CaptureStats:
+    """Counts over the whole file."""
+
+    packets: int = 0
+    tcp_segments: int = 0
+    connections: int = 0
+
+
+def _endpoint(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
+                    = DEFAULT_CAPTURE_MESSAGE_SIZE, deflate: DeflateParams | None = None,
+                    max_pending: int = DEFAULT_MAX_PENDING, stats: CaptureStats | None = None
+                    ) -> Iterator[Record | SummaryRecord]:
+    """Every record of every connection in the capture ``handle``, in capture order.
+
+    Raises `wsframe.tools.pcap.CaptureError` if the file is not a capture or
+    is damaged (records before the damage are delivered first).
+    """
+    stats = stats if stats is not None else CaptureStats()
+    connections = Connections(max_pending)
+    sessions: dict[int, Session] = {}
+    for packet in read_packets(handle):
+        stats.packets += 1
+        segment = decode(packet)
+        if segment is None:
+            continue
+        stats.tcp_segments += 1
+        connection, chunks, _new = connections.add(segment)
+        if connection is None:
+            continue
+        session = sessions.get(connection.number)
+        if session is None:
+            stats.connections += 1
+            session = Session(connection.number, _endpoint(connection.a),
+                              _endpoint(connection.b), opened=segment.syn,
+                              max_message_size=max_message_size, deflate=deflate)
+            sessions[connection.number] = session
+        side = "a" if segment.src == connection.a else "b"
+        for chunk in chunks:
+            yield from session.feed(side, chunk.offset, chunk.data,
+                                    Where(packet.number, chunk.packet_offset, packet.time))
+        stream = connection.stream_from(segment.src)
+        if stream.gap is not None:
+            yield from _gap(session, side, stream)
+        if connection.ended:
+            yield _end(session, connection, "reset (RST)" if connection.reset
+                       else "closed (FIN both ways)")
+            connections.forget(connection)
+            del sessions[connection.number]
+    for connection in sorted(connections.remaining(), key=lambda c: c.number):
+        yield _end(sessions.pop(connection.number), connection,
+                   "still open when the capture ends")
+
+
+def _gap(session: Session, side: str, stream: Stream) -> list[Record]:
+    gap = stream.gap
+    assert gap is not None
+    return session.gap(side, gap.offset, gap.missing,
+                       Where(gap.packet.number, 0, gap.packet.time), gap.why)
+
+
+def _end(session: Session, connection: Connection, how: str) -> SummaryRecord:
+    records: list[Record] = []
+    for side, stream in (("a", connection.from_a), ("b", connection.from_b)):
+        stream.end(connection.last_packet)
+        if stream.gap is not None:
+            records += _gap(session, side, stream)
+    session.ended = how
+    summary = session.finish()
+    summary["notes"] = list(session.notes)
+    return SummaryRecord(session.number, summary)
+
+
+# -- output ---------------------------------------------------------------------------------
+
+class CaptureReport:
+    """Prints records as ``wsframe dissect`` shows a capture (text or one JSON document).
+
+    Text: each frame on one line (``verbose``: on the RFC 6455 5.2 diagram),
+    notes, violations in full, then a summary per connection as it ends. JSON:
+    ``{"frames": [...], "connections": [...], "valid": ...}``, the frames
+    written as they come.
+    """
+
+    def __init__(self, out: IO[str] = sys.stdout, *, json_output: bool = False,
+                 verbose: bool = False) -> None:
+        self.out = out
+        self.json = json_output
+        self.verbose = verbose
+        self.violations = 0
+        self.summaries: list[dict[str, Any]] = []
+        self._frames = 0
+        if self.json:
+            self.out.write('{\n  "frames": [')
+
+    def record(self, record: Record | SummaryRecord) -> None:
+        """Show one record."""
+        if isinstance(record, ViolationRecord):
+            self.violations += 1
+        if self.json:
+            self._json(record)
+            return
+        lines: list[str] = []
+        tag = f"[{record.connection}]"
+        if isinstance(record, FrameRecord):
+            arrow = f"{record.sender} -> {_peer(record.sender)}"
+            if self.verbose:
+                receiver = Role.SERVER if record.sender == "client" else Role.CLIENT
+                lines.append(f"{tag} packet {record.where.packet}: {arrow}")
+                lines += ["  " + line for line in render_frame(record.view, receiver)[1:]]
+            else:
+                lines.append(f"{tag} pkt {record.where.packet:<5} {arrow:<16} "
+                             + render_frame_line(record.view))
+        elif isinstance(record, NoteRecord):
+            lines.append(f"{tag} {record.text}")
+        elif isinstance(record, ViolationRecord):
+            lines += violation_lines(record)
+        else:
+            self.summaries.append(record.summary)
+            lines += summary_lines(record.summary)
+        self.out.write("\n".join(lines) + "\n")
+
+    def _json(self, record: Record | SummaryRecord) -> None:
+        if isinstance(record, FrameRecord):
+            entry = {"connection": record.connection, "sender": record.sender,
+                     "packet": record.where.packet, "time": record.where.time}
+            entry.update(frame_json(record.view))
+            self.out.write(("," if self._frames else "") + "\n    " + json.dumps(entry))
+            self._frames += 1
+        elif isinstance(record, SummaryRecord):
+            self.summaries.append(record.summary)
+
+    def end(self, stats: CaptureStats) -> None:
+        """Finish the output with the totals."""
+        totals = {"packets": stats.packets, "tcp_segments": stats.tcp_segments,
+                  "connections": stats.connections,
+                  "websocket_connections": sum(s["kind"] == "websocket"
+                                               for s in self.summaries),
+                  "violations": self.violations}
+        if self.json:
+            body = json.dumps({"connections": self.summaries, "totals": totals,
+                               "valid": self.violations == 0}, indent=2)[1:-1].strip("\n")
+            self.out.write(("\n  ]" if self._frames else "]") + ",\n" + body + "\n}\n")
+            return
+        self.out.write(
+            f"\n{stats.packets:,} packets, {stats.tcp_segments:,} TCP segments, "
+            f"{stats.connections} TCP connection{'s' if stats.connections != 1 else ''} "
+            f"({totals['websocket_connections']} WebSocket); "
+            + (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
+               if self.violations else "no violation.") + "\n")
+
+
+def _peer(sender: str) -> str:
+    return {"client": "server", "server": "client"}.get(sender, "?")
+
+
+def violation_lines(record: ViolationRecord) -> list[str]:
+    """A violation: who broke which rule where, and the Close frame to answer it."""
+    error = record.verdict.error
+    assert error is not None
+    where = (f"packet {record.where.packet}, byte {record.where.byte}"
+             if record.where is not None else "a packet no longer known")
+    lines = [f"[{record.connection}] VIOLATION by the {record.sender} (its frame starts in "
+             f"{where}; byte {error.offset:,} of its WebSocket data)"]
+    verdict = render_verdict(record.verdict)
+    receiver = _peer(record.sender)
+    for line in verdict[2:]:
+        lines.append("  " + line.replace("a correct endpoint sends back",
+                                         f"a correct {receiver} sends back"))
+    return [lines[0], f"  {error.reason}", *lines[1:]]
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The summary of one connection."""
+    number = summary["connection"]
+    if summary["kind"] != "websocket":
+        ends = summary.get("endpoints") or [summary.get("client"), summary.get("server")]
+        notes = summary.get("notes") or ["no data"]
+        return [f"[{number}] connection {number}: {ends[0]} <-> {ends[1]}: {notes[-1]}; "
+                f"TCP {summary['tcp_end']}"]
+    lines = [f"[{number}] connection {number}: client {summary['client']}, "
+             f"server {summary['server']}"]
+    if summary.get("request"):
+        lines.append(f"  handshake: {summary['request']} -> {summary.get('response', '?')}; "
+                     + (summary["extensions"] or "no extension"))
+    elif summary["roles_inferred"]:
+        lines.append("  handshake: not in the capture (roles inferred from the masking bits)")
+    for name, direction in summary["directions"].items():
+        arrow = name.replace("_to_", " -> ")
+        counts = (f"{plural(direction['frames'], 'frame')}, "
+                  f"{plural(direction['messages'], 'message')}"
+                  + (f" ({direction['compressed_messages']:,} compressed)"
+                     if direction["compressed_messages"] else "")
+                  + f", {plural(direction['pings'], 'ping')}, "
+                  f"{plural(direction['pongs'], 'pong')}, "
+                  f"{plural(direction['payload_bytes'], 'payload byte')}")
+        close = direction["close"]
+        if close is not None:
+            counts += "; Close " + (f"{close['code']} ({close['name']})"
+                                    if close["code"] is not None else "without a code")
+        lines.append(f"  {arrow}: {counts}")
+        if direction["gap"]:
+            lines.append(f"    gap: {direction['gap']}")
+        if direction["pending_bytes"]:
+            lines.append(f"    ends inside a frame ({direction['pending_bytes']:,} bytes)")
+    lines.append(f"  closing handshake: {summary['closing_handshake']}")
+    found = [d["violation"] for d in summary["directions"].values() if d["violation"]]
+    if not found:
+        lines.append("  violations: none")
+    for violation in found:
+        lines.append(f"  violation: the {violation['sender']} "
+                     f"({summary[violation['sender']]}) broke RFC {violation['rfc']} section "
+                     f"{violation['section']} in packet {violation['packet']}: "
+                     f"{violation['reason']} -> {violation['code']} "
+                     f"({explain(violation['code']).name})")
+    lines.append(f"  TCP: {summary['tcp_end']}")
+    return lines
+
+
+__all__ += ["CaptureStats", "summary_lines", "violation_json", "violation_lines"]
