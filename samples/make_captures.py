@@ -78,9 +78,11 @@ def tcpdump(path: Path, interface: str, ports: list[int],
     It captures everything on ``interface`` and filters afterwards (tcpdump
     -r): on some virtual machines the kernel's packet filter drops every
     packet, while the same filter run by tcpdump on a file works.
+    --immediate-mode: without it the kernel hands packets over in blocks, and
+    those of the last block are lost when tcpdump is stopped.
     """
     raw = path.with_suffix(".unfiltered")
-    command = ["tcpdump", "-i", interface, "-U", "-w", str(raw)]
+    command = ["tcpdump", "-i", interface, "-U", "--immediate-mode", "-w", str(raw)]
     if linktype:
         command += ["-y", linktype]
     proc = subprocess.Popen(command, stderr=subprocess.PIPE)

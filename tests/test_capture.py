@@ -18,15 +18,14 @@ import pytest
 from capture_tools import (
     SAMPLES,
     TSHARK,
+    compared_with_tshark,
     ip_of,
     packets_of,
     payload_of,
     pcap,
     run,
     tcp_parts,
-    tshark_rows,
     with_payload,
-    wsframe_rows,
 )
 
 from wsframe import Opcode, build_close, build_frame
@@ -282,24 +281,8 @@ def test_cli_reports_a_truncated_capture_in_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)
 def test_tshark_agrees_on_every_frame(path: Path) -> None:
     """Direction, FIN, RSV, opcode, MASK, length, key and unmasked payload of
-    every frame, and the packet it ends in. The one explained difference
-    (docs/captures.md): at a violation, wsframe stops reading that direction,
-    as its receiver must (RFC 6455 7.1.7); tshark goes on showing frames. So
-    tshark's frames of that direction from the violating one on are compared
-    apart: the first of them must be the frame wsframe flagged."""
-    data = path.read_bytes()
-    ours = wsframe_rows(data)
-    theirs = tshark_rows(path)
+    every frame, and the packet it ends in (one explained difference: see
+    capture_tools.compared_with_tshark)."""
+    ours, theirs = compared_with_tshark(path.read_bytes(), path)
     assert ours
-    result = run(data)
-    for violation in result["violations"]:
-        summary = result["summaries"][violation.connection]
-        port = int(summary[violation.sender].rsplit(":", 1)[1])
-        after = [row for row in theirs if row[1] == port and row[0] >= violation.where.packet]
-        header = violation.verdict.error_header
-        first = after[0]
-        assert (first[0], first[2], first[3], first[4], first[5]) == (
-            violation.where.packet, bool(header[0] & 0x80), (header[0] >> 4) & 7,
-            header[0] & 0x0F, bool(header[1] & 0x80))
-        theirs = [row for row in theirs if row not in after]
     assert ours == theirs

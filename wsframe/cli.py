@@ -30,6 +30,7 @@ from . import COMPILED, __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
 from .close_codes import CloseCodeInfo, Retry, compare, explain
 from .dissect import (
+    CAPTURE_MAX_MESSAGE_SIZE,
     Dissector,
     dissect,
     frame_json,
@@ -149,9 +150,8 @@ def _dissect_capture(args: argparse.Namespace, handle: IO[bytes]) -> int:
         dissect_capture,
     )
     from .tools.pcap import CaptureError  # noqa: PLC0415
-    from .tools.session import DEFAULT_CAPTURE_MESSAGE_SIZE  # noqa: PLC0415
 
-    limit = DEFAULT_CAPTURE_MESSAGE_SIZE if args.max_message_size == _LIBRARY_DEFAULT \
+    limit = CAPTURE_MAX_MESSAGE_SIZE if args.max_message_size == _LIBRARY_DEFAULT \
         else args.max_message_size
     params = None
     if args.deflate is not None:
@@ -406,6 +406,31 @@ def cmd_backoff(args: argparse.Namespace) -> int:
 
 # -- build -----------------------------------------------------------------------------
 
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """``wsframe proxy``: forward a client's connections to a server, showing every frame."""
+    import asyncio  # noqa: PLC0415 (the proxy alone needs an event loop)
+
+    from .tools.proxy import ProxyOptions, parse_address, run_proxy  # noqa: PLC0415
+
+    try:
+        listen = parse_address(args.listen, "--listen")
+        upstream = parse_address(args.upstream, "--upstream")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    limit = CAPTURE_MAX_MESSAGE_SIZE if args.max_message_size == _LIBRARY_DEFAULT \
+        else args.max_message_size
+    options = ProxyOptions(listen, upstream, verbose=args.verbose, json_output=args.json,
+                           max_message_size=limit)
+
+    def ready(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    try:
+        return asyncio.run(run_proxy(options, ready=ready))
+    except OSError as exc:
+        raise UsageError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     """``wsframe build``: a frame's bytes as hex (or raw), and with --explain its dissection."""
     mask = _hex(args.mask, "--mask") if args.mask is not None else None
@@ -472,14 +497,20 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"wsframe {__version__} ({build})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = _subparser(sub, "dissect", "show every frame of a byte stream, bit by bit",
+    p = _subparser(sub, "dissect", "show every frame of a byte stream or a capture",
                    "Reads the bytes one side of a connection received, as that side would: "
                    "each frame on the\nRFC 6455 5.2 header diagram, the messages, and at "
                    "the first violation the rule, its\nRFC section, the close code and the "
                    "Close frame to send back. Input is read in pieces\nand printed as frames "
-                   "complete; hex text (as `wsframe build` prints) is recognised.",
+                   "complete; hex text (as `wsframe build` prints) is recognised.\n\n"
+                   "A pcap or pcapng capture (tcpdump, Wireshark) is recognised too: every "
+                   "TCP connection is\nreassembled, the HTTP Upgrade gives the roles and "
+                   "permessage-deflate, and both directions\nare dissected: one line per "
+                   "frame (-v: the diagram), each violation with the side that\nbroke it and "
+                   "its packet, a summary per connection.",
                    """
 wsframe dissect samples/valid-exchange.bin
+wsframe dissect samples/capture-middlebox.pcap
 wsframe dissect --role client --hex "88 06 03 f5 62 75 73 79"
 wsframe build text hi --mask 37fa213d | wsframe dissect -
 wsframe dissect --role client --deflate "permessage-deflate" --hex c107f248cdc9c90700""")
@@ -502,10 +533,37 @@ wsframe dissect --role client --deflate "permessage-deflate" --hex c107f248cdc9c
     p.add_argument("--max-message-size", type=_size, default=_LIBRARY_DEFAULT,
                    metavar="BYTES", help="largest message accepted, or 'none' (default "
                    f"{DEFAULT_MAX_MESSAGE_SIZE}, as MessageReader; for a capture "
-                   f"{64 * 2**20}); larger is a 1009 violation")
+                   f"{CAPTURE_MAX_MESSAGE_SIZE}); larger is a 1009 violation")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="for a capture: every frame on the header diagram, not one line")
     p.set_defaults(func=cmd_dissect)
+
+    p = _subparser(sub, "proxy", "a transparent tap: forward a client to a server, show "
+                   "every frame",
+                   "Listens on --listen; each client gets its own connection to --upstream. "
+                   "Every byte is\nforwarded unchanged, both ways; a copy is read as each "
+                   "receiver reads it: one line per\nframe (-v: the header diagram), each "
+                   "violation with the side that broke the rule (it keeps\nforwarding: it "
+                   "observes, it does not enforce), and a summary when a connection ends.\n"
+                   "Ctrl-C or SIGTERM stops it: open connections are summarised, then the "
+                   "totals.",
+                   """
+wsframe proxy --listen 127.0.0.1:9102 --upstream 127.0.0.1:9001
+wsframe proxy --listen [::1]:9102 --upstream example.internal:80 -v""")
+    p.add_argument("--listen", required=True, metavar="HOST:PORT",
+                   help="where clients connect (point the client here)")
+    p.add_argument("--upstream", required=True, metavar="HOST:PORT",
+                   help="the server (or the suspect middlebox) to forward to")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="every frame on the header diagram, not one line")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON document on stdout when it stops (frames written as they "
+                   "come)")
+    p.add_argument("--max-message-size", type=_size, default=_LIBRARY_DEFAULT,
+                   metavar="BYTES", help=f"largest message read, or 'none' (default "
+                   f"{CAPTURE_MAX_MESSAGE_SIZE}); it limits only what is shown: every byte is "
+                   "forwarded")
+    p.set_defaults(func=cmd_proxy)
 
     p = _subparser(sub, "explain", "what a close code means and what to do",
                    "Any code 0-65535: its name, meaning, when you see it, what to do, "

@@ -35,13 +35,19 @@ from .opcodes import Opcode
 from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
 from .roles import Role
 
-__all__ = ["EXAMPLE_CLIENT_KEY", "Dissection", "Dissector", "FrameView", "Verdict", "dissect",
-           "frame_json", "header_fields", "plural", "render_diagram", "render_frame",
-           "render_frame_line", "render_text", "render_verdict", "to_json", "verdict_json"]
+__all__ = ["CAPTURE_MAX_MESSAGE_SIZE", "EXAMPLE_CLIENT_KEY", "Dissection", "Dissector",
+           "FrameView", "Verdict", "dissect", "frame_json", "header_fields", "plural",
+           "render_diagram", "render_frame", "render_frame_line", "render_text",
+           "render_verdict", "to_json", "verdict_json"]
 
 #: A client masks its Close frame with a fresh random key; the dissector
 #: shows the reply with this fixed key so that its output is reproducible.
 EXAMPLE_CLIENT_KEY = bytes.fromhex("1a2b3c4d")
+
+#: The message (and frame) limit for reading captures and the live proxy
+#: (wsframe.tools): high, since the endpoints' own limits are unknown, and it
+#: bounds the memory a connection can take.
+CAPTURE_MAX_MESSAGE_SIZE = 64 * 2**20
 
 #: Bytes of a frame kept for showing its header (the longest header is 14).
 _HEAD = 14

@@ -22,12 +22,18 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..close_codes import explain
-from ..dissect import frame_json, plural, render_frame, render_frame_line, render_verdict
+from ..dissect import (
+    CAPTURE_MAX_MESSAGE_SIZE,
+    frame_json,
+    plural,
+    render_frame,
+    render_frame_line,
+    render_verdict,
+)
 from ..extensions.permessage_deflate import DeflateParams
 from ..roles import Role
 from .pcap import decode, read_packets
 from .session import (
-    DEFAULT_CAPTURE_MESSAGE_SIZE,
     FrameRecord,
     NoteRecord,
     Record,
@@ -64,7 +70,7 @@ def _endpoint(address: tuple[str, int]) -> str:
 
 
 def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
-                    = DEFAULT_CAPTURE_MESSAGE_SIZE, deflate: DeflateParams | None = None,
+                    = CAPTURE_MAX_MESSAGE_SIZE, deflate: DeflateParams | None = None,
                     max_pending: int = DEFAULT_MAX_PENDING, stats: CaptureStats | None = None
                     ) -> Iterator[Record | SummaryRecord]:
     """Every record of every connection in the capture ``handle``, in capture order.
@@ -139,10 +145,11 @@ class CaptureReport:
     """
 
     def __init__(self, out: IO[str] = sys.stdout, *, json_output: bool = False,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, unit: str = "packet") -> None:
         self.out = out
         self.json = json_output
         self.verbose = verbose
+        self.unit = unit            # "packet" (a capture) or "read" (the live proxy)
         self.violations = 0
         self.summaries: list[dict[str, Any]] = []
         self._frames = 0
@@ -160,43 +167,54 @@ class CaptureReport:
         tag = f"[{record.connection}]"
         if isinstance(record, FrameRecord):
             arrow = f"{record.sender} -> {_peer(record.sender)}"
+            where = (f"pkt {record.where.packet:<5}" if self.unit == "packet"
+                     else f"+{record.where.time:8.3f}s")
             if self.verbose:
                 receiver = Role.SERVER if record.sender == "client" else Role.CLIENT
-                lines.append(f"{tag} packet {record.where.packet}: {arrow}")
+                lines.append(f"{tag} {where.replace('pkt', 'packet')}: {arrow}")
                 lines += ["  " + line for line in render_frame(record.view, receiver)[1:]]
             else:
-                lines.append(f"{tag} pkt {record.where.packet:<5} {arrow:<16} "
-                             + render_frame_line(record.view))
+                lines.append(f"{tag} {where} {arrow:<16} " + render_frame_line(record.view))
         elif isinstance(record, NoteRecord):
             lines.append(f"{tag} {record.text}")
         elif isinstance(record, ViolationRecord):
-            lines += violation_lines(record)
+            lines += violation_lines(record, self.unit)
         else:
             self.summaries.append(record.summary)
-            lines += summary_lines(record.summary)
+            lines += summary_lines(record.summary, self.unit)
         self.out.write("\n".join(lines) + "\n")
+        self.out.flush()            # live output (the proxy), even into a pipe
 
     def _json(self, record: Record | SummaryRecord) -> None:
         if isinstance(record, FrameRecord):
             entry = {"connection": record.connection, "sender": record.sender,
-                     "packet": record.where.packet, "time": record.where.time}
+                     self.unit: record.where.packet, "time": record.where.time}
             entry.update(frame_json(record.view))
             self.out.write(("," if self._frames else "") + "\n    " + json.dumps(entry))
             self._frames += 1
         elif isinstance(record, SummaryRecord):
             self.summaries.append(record.summary)
 
-    def end(self, stats: CaptureStats) -> None:
-        """Finish the output with the totals."""
+    def end(self, stats: CaptureStats | None = None) -> None:
+        """Finish the output with the totals (``stats``: a capture's)."""
+        stats = stats if stats is not None else CaptureStats(connections=len(self.summaries))
         totals = {"packets": stats.packets, "tcp_segments": stats.tcp_segments,
                   "connections": stats.connections,
                   "websocket_connections": sum(s["kind"] == "websocket"
                                                for s in self.summaries),
                   "violations": self.violations}
+        if self.unit == "read":
+            totals = {"connections": len(self.summaries), "violations": self.violations}
         if self.json:
             body = json.dumps({"connections": self.summaries, "totals": totals,
                                "valid": self.violations == 0}, indent=2)[1:-1].strip("\n")
             self.out.write(("\n  ]" if self._frames else "]") + ",\n" + body + "\n}\n")
+            return
+        found = (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
+                 if self.violations else "no violation.")
+        if self.unit == "read":
+            self.out.write(f"\n{plural(len(self.summaries), 'connection')}; {found}\n")
+            self.out.flush()
             return
         self.out.write(
             f"\n{stats.packets:,} packets, {stats.tcp_segments:,} TCP segments, "
@@ -210,12 +228,13 @@ def _peer(sender: str) -> str:
     return {"client": "server", "server": "client"}.get(sender, "?")
 
 
-def violation_lines(record: ViolationRecord) -> list[str]:
-    """A violation: who broke which rule where, and the Close frame to answer it."""
+def violation_lines(record: ViolationRecord, unit: str = "packet") -> list[str]:
+    """A violation: who broke which rule where, and the Close frame to answer it.
+    ``unit``: "packet" (a capture's) or "read" (the proxy's reads of that side)."""
     error = record.verdict.error
     assert error is not None
-    where = (f"packet {record.where.packet}, byte {record.where.byte}"
-             if record.where is not None else "a packet no longer known")
+    where = (f"{unit} {record.where.packet}, byte {record.where.byte}"
+             if record.where is not None else f"a {unit} no longer known")
     lines = [f"[{record.connection}] VIOLATION by the {record.sender} (its frame starts in "
              f"{where}; byte {error.offset:,} of its WebSocket data)"]
     verdict = render_verdict(record.verdict)
@@ -226,8 +245,8 @@ def violation_lines(record: ViolationRecord) -> list[str]:
     return [lines[0], f"  {error.reason}", *lines[1:]]
 
 
-def summary_lines(summary: dict[str, Any]) -> list[str]:
-    """The summary of one connection."""
+def summary_lines(summary: dict[str, Any], unit: str = "packet") -> list[str]:
+    """The summary of one connection (``unit`` as for `violation_lines`)."""
     number = summary["connection"]
     if summary["kind"] != "websocket":
         ends = summary.get("endpoints") or [summary.get("client"), summary.get("server")]
@@ -266,7 +285,7 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     for violation in found:
         lines.append(f"  violation: the {violation['sender']} "
                      f"({summary[violation['sender']]}) broke RFC {violation['rfc']} section "
-                     f"{violation['section']} in packet {violation['packet']}: "
+                     f"{violation['section']} in {unit} {violation['packet']}: "
                      f"{violation['reason']} -> {violation['code']} "
                      f"({explain(violation['code']).name})")
     lines.append(f"  TCP: {summary['tcp_end']}")

@@ -25,19 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..close_codes import explain
-from ..dissect import Dissector, FrameView, Verdict
+from ..dissect import CAPTURE_MAX_MESSAGE_SIZE, Dissector, FrameView, Verdict
 from ..extensions.permessage_deflate import DeflateParams, PerMessageDeflate
 from ..frames import parse_close_payload
 from ..handshake import HandshakeError, Head, HeadReader, check_response
 from ..opcodes import Opcode
 from ..roles import Role
 
-__all__ = ["DEFAULT_CAPTURE_MESSAGE_SIZE", "Direction", "FrameRecord", "NoteRecord", "Record",
+__all__ = ["Direction", "FrameRecord", "NoteRecord", "Record",
            "Session", "ViolationRecord", "Where", "violation_json"]
-
-#: The message (and frame) limit a capture is read with, unless told otherwise:
-#: high, since the endpoints' own limits are unknown; it bounds memory.
-DEFAULT_CAPTURE_MESSAGE_SIZE = 64 * 2**20
 
 _REQUEST_LINE = re.compile(rb"[A-Z]{3,10} \S")
 _MAX_HEAD = 64 * 1024
@@ -146,7 +142,7 @@ class Session:
     """
 
     def __init__(self, number: int, a: str, b: str, *, opened: bool,
-                 max_message_size: int | None = DEFAULT_CAPTURE_MESSAGE_SIZE,
+                 max_message_size: int | None = CAPTURE_MAX_MESSAGE_SIZE,
                  deflate: DeflateParams | None = None) -> None:
         self.number = number
         self.endpoints = {"a": a, "b": b}
@@ -427,7 +423,10 @@ class Session:
             if failed:
                 return "no Close frame: the connection broke off after a violation"
             return "no Close frame" + (f" (TCP {self.ended})" if self.ended else "")
-        sent.sort(key=lambda d: d.close_where.packet if d.close_where else 0)
+        # (time, then packet: a capture numbers packets across both directions,
+        # the proxy counts reads per direction but stamps them with one clock)
+        sent.sort(key=lambda d: (d.close_where.time, d.close_where.packet)
+                  if d.close_where else (0.0, 0))
         first = sent[0]
         assert first.close is not None
         code, reason = first.close
