@@ -22,8 +22,11 @@ from urllib.request import urlopen
 
 import client as wsclient  # examples/client.py
 import pytest
+from capture_tools import TSHARK, compared_with_tshark
 
 from wsframe import TextMessage
+
+from .live import Proxy, capture_frames, loopback_capture, proxy_frames
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -85,10 +88,8 @@ async def page_result(port: int, deadline: float) -> dict[str, Any]:
     raise AssertionError("unreachable")
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; "
-                    ".ci/run installs Debian's chromium before running the tests")
-def test_chromium_native_websocket(make_echo_server: Any) -> None:
-    echo = make_echo_server("--max-connections", "1")
+def run_page(ws_port: int) -> dict[str, Any]:
+    """Open the test page in headless Chromium against ``ws_port``; its result."""
     http_server, http_port = serve_page()
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.Popen(
@@ -96,11 +97,11 @@ def test_chromium_native_websocket(make_echo_server: Any) -> None:
              "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
              "--remote-debugging-port=0",
-             f"http://127.0.0.1:{http_port}/index.html?port={echo.port}"],
+             f"http://127.0.0.1:{http_port}/index.html?port={ws_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             port = devtools_port(Path(profile), proc)
-            result = asyncio.run(page_result(port, time.monotonic() + 60))
+            return asyncio.run(page_result(port, time.monotonic() + 60))
         finally:
             proc.terminate()
             try:
@@ -108,6 +109,47 @@ def test_chromium_native_websocket(make_echo_server: Any) -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
             http_server.shutdown()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; "
+                    ".ci/run installs Debian's chromium before running the tests")
+def test_chromium_native_websocket(make_echo_server: Any) -> None:
+    echo = make_echo_server("--max-connections", "1")
+    result = run_page(echo.port)
+    check_page(result)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; "
+                    ".ci/run installs Debian's chromium before running the tests")
+def test_chromium_through_wsframe_proxy_matches_a_capture(make_echo_server: Any,
+                                                          tmp_path: Path) -> None:
+    """The same page through `wsframe proxy`, with tcpdump recording: the page
+    works unchanged, the proxy shows both connections (the clean one and the
+    one shed with 1013), its frames are those the capture holds between
+    Chromium and the proxy, and tshark reads that capture as wsframe does."""
+    echo = make_echo_server("--max-connections", "1")
+    proxy = Proxy(echo.port)
+    capture = tmp_path / "chromium.pcap"
+    try:
+        with loopback_capture(capture, [proxy.port, echo.port]):
+            result = run_page(proxy.port)
+    finally:
+        output = proxy.stop()
+    check_page(result)
+    assert proxy.returncode == 0
+    closings = sorted(c["closing_handshake"].split(":")[1].split(",")[0].strip()
+                      for c in output["connections"])
+    assert closings == ["Close 1000 (Normal Closure)", "Close 1013 (Try Again Later)"]
+    data = capture.read_bytes()
+    for sender in ("client", "server"):
+        assert proxy_frames(output, sender) == capture_frames(data, proxy.port, sender)
+    if TSHARK is not None:
+        ours, theirs = compared_with_tshark(data, capture)
+        assert ours and ours == theirs
+
+
+def check_page(result: dict[str, Any]) -> None:
+    """What the page reports after its exchanges with the echo server."""
     assert "error" not in result, result
     assert "text" in result, result
     assert result["text"] == "hello from the browser, κόσμε"
