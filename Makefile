@@ -9,7 +9,7 @@ NODE_DIR := tests/integration/node
 NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
 .PHONY: demo test test-dist test-matrix compiled test-compiled test-uvicorn compliance compliance-uvicorn fuzz \
-	bench bench-quick bench-wire browser-deps node-deps clean
+	bench bench-quick bench-wire browser-deps node-deps capture-deps captures clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -76,6 +76,21 @@ $(NODE_WS): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@echo "node: $$(node --version)"
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	touch $@
+
+# Re-record the capture samples (samples/capture-*): tcpdump on loopback while
+# real clients talk to the example server (root; Debian's tcpdump and tshark).
+captures: $(VENV)/.test
+	@command -v tcpdump >/dev/null 2>&1 && command -v editcap >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tcpdump tshark; }
+	$(BIN)/python samples/make_captures.py
+
+# tshark (Wireshark's dissector, the peer of the capture tests) and tcpdump
+# (the tests record live sessions with it); Debian's packages, if missing.
+capture-deps:
+	@if command -v tshark >/dev/null 2>&1 && command -v tcpdump >/dev/null 2>&1; then \
+		echo "tshark: $$(tshark --version 2>/dev/null | head -n 1)"; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		tshark tcpdump && tshark --version | head -n 1; fi
 
 # Coverage-guided fuzzing (atheris) for FUZZ_SECONDS; seeds from the conformance vectors.
 FUZZ_SECONDS ?= 180
@@ -170,7 +185,10 @@ compliance: $(VENV)/.pkg $(WSTEST)
 # Sections 1-7, 9, 10, 12, 13 against uvicorn serving an ASGI echo app on
 # wsframe_uvicorn.WSFrameProtocol (every case OK or INFORMATIONAL), and in the
 # same run on uvicorn's wsproto and websockets-sansio backends (reported).
+# UVICORN_PEERS=no: WSFrameProtocol alone (.ci/run; a third of the time).
+UVICORN_PEERS ?= yes
 compliance-uvicorn: $(VENV)/.test $(WSTEST)
 	$(BIN)/python compliance/run.py --wstest $(WSTEST) --uvicorn \
+		$(if $(filter no,$(UVICORN_PEERS)),--no-peers) \
 		--report reports/compliance-uvicorn \
 		--cases "12.*|9.*|1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,13.*"

@@ -125,6 +125,8 @@ def main() -> int:
     parser.add_argument("--uvicorn", action="store_true",
                         help="uvicorn on WSFrameProtocol (checked), wsproto and "
                         "websockets-sansio (reported) instead of the example server")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="with --uvicorn: only WSFrameProtocol (what CI checks)")
     args = parser.parse_args()
 
     wstest = str(Path(args.wstest).resolve()) if Path(args.wstest).exists() else args.wstest
@@ -143,6 +145,8 @@ def main() -> int:
                    "uvicorn+wsproto": [*uvicorn, "wsproto"],
                    "uvicorn+websockets-sansio": [*uvicorn, "websockets-sansio"]}
         checked = {"uvicorn+wsframe"}
+        if args.no_peers:
+            servers = {"uvicorn+wsframe": servers["uvicorn+wsframe"]}
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [str(ROOT / "integrations" / "uvicorn"), str(ROOT)]))
     groups_cases = [[c.strip() for c in group.split(",") if c.strip()]

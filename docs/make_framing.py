@@ -89,6 +89,28 @@ sends back:
 `wsframe explain` and `wsframe compare` hold what each close code means and
 whether to reconnect. 1002 means a broken peer; 1013 a busy server:
 """, ["wsframe compare 1002 1013"]),
+    ("""## 6. On the wire: a capture, and a live tap
+
+A 1002 usually comes with a question: which side sent the bad frame, or did
+something in between damage it? `wsframe dissect` reads pcap and pcapng files
+(tcpdump, Wireshark) as well as raw bytes. It puts each TCP connection back
+together in both directions, takes the roles and the permessage-deflate
+parameters from the HTTP Upgrade and its 101 answer, and reads each
+direction as its receiver does. This capture (recorded on loopback by
+`samples/make_captures.py`) holds a server at its connection limit: the first
+client gets in, the second is shed with 1013. One line per frame (`-v` draws
+each on the diagram), then a summary per connection:
+""", ["wsframe dissect samples/capture-1013.pcap"]),
+    ("""`samples/capture-middlebox.pcap` has clients talking to the server through a
+box that damages frames; dissecting it names the side that sent each bad
+frame, the packet and byte where it starts, and the Close frame the receiver
+had to send (`make demo` shows it).
+
+`wsframe proxy` does the same live: it sits between a client and a server,
+forwards every byte unchanged, and prints each frame as it passes. A session
+of a websockets client with the echo server, recorded by
+`docs/record_proxy_session.py`:
+""", []),
 ]
 
 
@@ -106,6 +128,9 @@ def render() -> str:
     parts = []
     for text, commands in SECTIONS:
         parts.append(text)
+        if not commands:             # the recorded proxy session
+            recorded = (ROOT / "docs" / "proxy-session.txt").read_text(encoding="utf-8")
+            parts.append(f"```\n{recorded}```\n")
         for command in commands:
             shown = command
             if len(command) > 200:      # the 200-byte payload, abbreviated for reading

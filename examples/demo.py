@@ -1,7 +1,8 @@
 """A short guided tour of wsframe (``make demo``).
 
-Runs the ``wsframe`` command line on the bundled sample streams in samples/,
-the way you would type it, and checks that each step ends as it should.
+Runs the ``wsframe`` command line on the bundled sample streams and the
+packet capture in samples/, the way you would type it, and checks that each
+step ends as it should.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ STEPS = [
     ("5. The client's reconnect schedule after 1013: exponential backoff from 1 s,\n"
      "   doubling, with full jitter (seeded here so the tour prints the same numbers).",
      "wsframe backoff --code 1013 --attempts 6 --seed 2026", 0),
+    ("6. A packet capture (tcpdump on loopback): clients talking to the echo server\n"
+     "   through a deliberately broken middlebox. Both directions of every connection\n"
+     "   are dissected; the box's damage is found, with the side that sent the bad\n"
+     "   frame, its packet and byte, and what the receiver must answer.",
+     "wsframe dissect samples/capture-middlebox.pcap", 1),
 ]
 
 

@@ -520,7 +520,7 @@ def render_frame_line(view: FrameView) -> str:
     elif n and not view.compressed:
         payload = _preview(frame.payload, view.is_text or frame.opcode.is_control, limit=32)
     elif n:
-        payload = f"({n} compressed bytes)"
+        payload = f"({plural(n, 'compressed byte')})"
     else:
         payload = "(empty)"
     note = view.note.split("\n")[0]
