@@ -36,9 +36,9 @@ CODEC_TESTS := tests/test_frames.py tests/test_parser.py tests/test_masking.py \
 test: $(VENV)/.test $(NODE_WS)
 	$(BIN)/python -m pytest -q
 	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
-	$(BIN)/python -m mypy --strict wsframe examples compliance samples
+	$(BIN)/python -m mypy --strict wsframe examples compliance samples docs
 	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples \
-		integrations build_backend setup.py
+		integrations build_backend setup.py docs
 
 # Build the wheel and the sdist, install the wheel (not editable) into a fresh
 # venv, and check it there: README blocks, CLI, mypy on a user script, the

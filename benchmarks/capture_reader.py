@@ -49,7 +49,7 @@ def ours(path: Path) -> int:
 
 
 def with_dpkt(path: Path) -> int:
-    import dpkt  # noqa: PLC0415 (optional)
+    import dpkt
     total = 0
     with path.open("rb") as handle:
         for _ts, buf in dpkt.pcap.Reader(handle):
@@ -64,7 +64,7 @@ def with_dpkt(path: Path) -> int:
 def main() -> None:
     """Time both readers; print packets per second and the ratio."""
     try:
-        import dpkt  # noqa: F401, PLC0415
+        import dpkt  # noqa: F401
     except ImportError:
         raise SystemExit("dpkt is not installed (pip install dpkt): nothing to compare") from None
     with tempfile.TemporaryDirectory() as folder:

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from wsframe import CloseReceived, MessageReader, MessageWriter, Role, TextMessage
+from wsframe import CloseReceived, MessageReader, MessageWriter, Pong, Role, TextMessage
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -67,11 +67,30 @@ def test_readme_build_close_output_is_true() -> None:
     assert run.stdout.strip() == shown.group(1)
 
 
+def test_readme_connection_example_handshakes_echoes_and_closes() -> None:
+    from wsframe import Opcode, build_frame
+    from wsframe.handshake import check_response, client_request, parse_head
+    namespace: dict[str, Any] = {}
+    exec(BLOCKS[2], namespace)
+    request, key = client_request("example.test", "/chat")
+    writer = MessageWriter(Role.CLIENT)
+    wire = request + writer.text("héllo", fragment_size=3) + writer.ping(b"p") + \
+        writer.close(3000, "bye") + build_frame(Opcode.TEXT, b"ignored", mask=b"abcd")
+    reply = run_against(namespace["serve"], wire)
+    head, _, frames = reply.partition(b"\r\n\r\n")
+    check_response(parse_head(head), key)
+    events = list(MessageReader(Role.CLIENT).feed(frames))
+    assert events == [TextMessage("héllo"), Pong(b"p"), CloseReceived(3000, "bye")]
+    refused = run_against(namespace["serve"], request.replace(b"Version: 13", b"Version: 8"))
+    assert refused.startswith(b"HTTP/1.1 426 Upgrade Required\r\n")
+    assert b"\r\nSec-WebSocket-Version: 13\r\n" in refused
+
+
 def test_readme_compression_example_runs() -> None:
     namespace: dict[str, Any] = {}
-    exec(BLOCKS[2], namespace)            # its asserts check the RFC 7692 bytes
+    exec(BLOCKS[3], namespace)            # its asserts check the RFC 7692 bytes
     assert namespace["client_deflate"].params == namespace["deflate"].params
 
 
 def test_every_python_block_is_tested() -> None:
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
