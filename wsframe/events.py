@@ -120,34 +120,31 @@ class BinaryChunk(_Event):
         return self._final
 
 
-class Ping(_Event):
+class _PingPong(_Event):
+    """What a Ping and a Pong hold: their application data (5.5.2, 5.5.3)."""
+
+    __slots__ = ("_payload",)
+    _fields = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self._payload = payload
+
+    @property
+    def payload(self) -> bytes:
+        """Its application data (at most 125 bytes)."""
+        return self._payload
+
+
+class Ping(_PingPong):
     """A Ping control frame; answer it with ``MessageWriter.pong(payload)`` (5.5.2)."""
 
-    __slots__ = ("_payload",)
-    _fields = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self._payload = payload
-
-    @property
-    def payload(self) -> bytes:
-        """Its application data (at most 125 bytes)."""
-        return self._payload
+    __slots__ = ()
 
 
-class Pong(_Event):
+class Pong(_PingPong):
     """A Pong control frame (5.5.3)."""
 
-    __slots__ = ("_payload",)
-    _fields = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self._payload = payload
-
-    @property
-    def payload(self) -> bytes:
-        """Its application data (at most 125 bytes)."""
-        return self._payload
+    __slots__ = ()
 
 
 class CloseReceived(_Event):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from wsframe.handshake import check_response, client_request, parse_head
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
@@ -70,3 +72,16 @@ def make_echo_server() -> Iterator[type[EchoServer]]:
     yield make  # type: ignore[misc]
     for server in started:
         server.stop()
+
+
+def upgraded_socket(port: int) -> socket.socket:
+    """A raw socket to 127.0.0.1:``port`` past a successful opening handshake:
+    what the tests use to send bytes no library would."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    request, key = client_request(f"127.0.0.1:{port}")
+    sock.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    check_response(parse_head(head), key)
+    return sock

@@ -17,25 +17,15 @@ from typing import Any
 import pytest
 
 from wsframe import FrameParser, Opcode, Role, build_frame, parse_close_payload
-from wsframe.handshake import check_response, client_request, parse_head
+from wsframe.handshake import client_request
+
+from .conftest import upgraded_socket
 
 MiB = 2**20
 
 
 def connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def upgrade(port: int) -> socket.socket:
-    """A socket past a successful opening handshake."""
-    sock = connect(port)
-    request, key = client_request(f"127.0.0.1:{port}")
-    sock.sendall(request)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    check_response(parse_head(head), key)
-    return sock
 
 
 def read_until_eof(sock: socket.socket) -> bytes:
@@ -120,7 +110,7 @@ def test_old_version_without_a_key_gets_426_naming_version_13(echo_server: Any) 
 
 def test_idle_client_gets_close_1001(make_echo_server: Any) -> None:
     server = make_echo_server("--idle-timeout", "1")
-    sock = upgrade(server.port)
+    sock = upgraded_socket(server.port)
     sock.settimeout(10)
     data = b""
     while not close_frames(data):
@@ -135,7 +125,7 @@ def test_no_second_close_after_shedding_with_1013(make_echo_server: Any) -> None
     """--max-connections 0: the 1013 Close comes right after the handshake; a
     reserved-opcode frame sent after it gets no second Close (RFC 6455 5.5.1)."""
     server = make_echo_server("--max-connections", "0")
-    sock = upgrade(server.port)
+    sock = upgraded_socket(server.port)
     sock.sendall(bytes((0x83, 0x80)) + b"abcd")     # opcode 3 is reserved (5.2)
     data = read_until_eof(sock)
     sock.close()
@@ -156,7 +146,7 @@ def test_memory_held_across_connections_is_capped_with_1013(make_echo_server: An
     chunk = bytes(MiB)                             # masked with a zero key: payload as is
     clients = []
     for _ in range(6):
-        sock = upgrade(server.port)
+        sock = upgraded_socket(server.port)
         try:
             sock.sendall(header)
             for _ in range(24):
@@ -181,7 +171,7 @@ def test_memory_held_across_connections_is_capped_with_1013(make_echo_server: An
     assert codes.count([]) + codes.count([1013]) == 6, codes
     assert peak - before < 64 + 40, (before, peak)   # the cap, and a margin for reads
     # and the server still serves new clients
-    sock = upgrade(server.port)
+    sock = upgraded_socket(server.port)
     sock.sendall(build_frame(Opcode.TEXT, b"still here", mask=os.urandom(4)))
     frames = []
     parser = FrameParser(Role.CLIENT)
@@ -194,7 +184,7 @@ def test_memory_held_across_connections_is_capped_with_1013(make_echo_server: An
 @pytest.mark.parametrize("sizes", [(1,), (3, 5), (100, 100, 100)])
 def test_client_close_is_echoed_and_tcp_closed(echo_server: Any, sizes: tuple[int, ...]
                                                ) -> None:
-    sock = upgrade(echo_server.port)
+    sock = upgraded_socket(echo_server.port)
     for size in sizes:
         sock.sendall(build_frame(Opcode.BINARY, b"x" * size, mask=os.urandom(4)))
     sock.sendall(build_frame(Opcode.CLOSE, b"\x0b\xb8custom", mask=os.urandom(4)))

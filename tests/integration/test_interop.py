@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 from typing import Any
 
 import client as wsclient  # examples/client.py
@@ -23,9 +22,9 @@ from wsframe import (
     parse_close_payload,
 )
 from wsframe.extensions.permessage_deflate import DeflateParams
-from wsframe.handshake import check_response, client_request, parse_head
+from wsframe.handshake import parse_head
 
-from .conftest import EchoServer
+from .conftest import EchoServer, upgraded_socket
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -331,17 +330,6 @@ def test_wsframe_client_stops_after_1002_from_a_broken_server() -> None:
 
 # -- a raw, broken peer -> wsframe server ------------------------------------------------
 
-def raw_client(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    request, key = client_request(f"127.0.0.1:{port}")
-    sock.sendall(request)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    check_response(parse_head(head), key)
-    return sock
-
-
 @pytest.mark.parametrize(("name", "frame"), [
     ("reserved opcode", bytes((0x83, 0x80)) + b"abcd"),
     ("unmasked client frame", bytes((0x81, 0x02)) + b"hi"),
@@ -349,7 +337,7 @@ def raw_client(port: int) -> socket.socket:
 ])
 def test_broken_peer_gets_1002_then_eof(echo_server: EchoServer, name: str, frame: bytes
                                         ) -> None:
-    sock = raw_client(echo_server.port)
+    sock = upgraded_socket(echo_server.port)
     sock.sendall(frame)
     data = b""
     while chunk := sock.recv(4096):       # until the server closes TCP (EOF)

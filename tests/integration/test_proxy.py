@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -28,9 +27,8 @@ import pytest
 from capture_tools import TSHARK, compared_with_tshark, run
 
 from wsframe import FrameParser, Opcode, Role, build_frame, parse_close_payload
-from wsframe.handshake import check_response, client_request, parse_head
 
-from .conftest import EchoServer, free_port
+from .conftest import EchoServer, free_port, upgraded_socket
 from .live import Proxy, capture_frames, loopback_capture, proxy_frames
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -79,21 +77,10 @@ def test_a_websockets_session_through_the_proxy(echo_server: EchoServer, tmp_pat
         assert shown == capture_frames(data, proxy.port, sender)
 
 
-def raw_client(port: int) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    request, key = client_request(f"127.0.0.1:{port}")
-    sock.sendall(request)
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    check_response(parse_head(head), key)
-    return sock
-
-
 def test_the_proxy_flags_a_violation_and_keeps_forwarding(echo_server: EchoServer) -> None:
     proxy = Proxy(echo_server.port)
     try:
-        sock = raw_client(proxy.port)
+        sock = upgraded_socket(proxy.port)
         sock.sendall(build_frame(Opcode.TEXT, b"fine", mask=b"abcd") + b"\x83\x80abcd")
         data = b""
         while chunk := sock.recv(4096):
@@ -119,7 +106,7 @@ def test_text_output_and_a_clean_stop_on_sigint(echo_server: EchoServer) -> None
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().startswith("wsframe proxy: listening on 127.0.0.1:")
-    sock = raw_client(port)
+    sock = upgraded_socket(port)
     sock.sendall(build_frame(Opcode.TEXT, b"still open", mask=b"abcd"))
     assert sock.recv(100) == build_frame(Opcode.TEXT, b"still open")
     proc.send_signal(signal.SIGINT)
