@@ -55,7 +55,9 @@ _WSACCEL_MAX: Final = 2048
 _NUMPY_MIN: Final = 512
 # The send path XORs payloads from _SCRATCH_MIN to _SCRATCH_MAX bytes into one
 # scratch array per thread (below, fresh arrays are cheap: malloc reuses them).
-_SCRATCH_MIN: Final = 128 * 1024
+# Measured (XOR + join, best of 7): at 16 KiB a fresh array is 1.18x faster,
+# at 64 KiB the scratch array 1.18x, at 128 KiB 1.07x; the crossover is between.
+_SCRATCH_MIN: Final = 32 * 1024
 _SCRATCH_MAX: Final = 16 * 2**20
 
 _IDENTITY: Final = int.from_bytes(bytes(range(256)), "big")
