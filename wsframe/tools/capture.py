@@ -144,9 +144,11 @@ class CaptureReport:
     written as they come.
     """
 
-    def __init__(self, out: IO[str] = sys.stdout, *, json_output: bool = False,
+    def __init__(self, out: IO[str] | None = None, *, json_output: bool = False,
                  verbose: bool = False, unit: str = "packet") -> None:
-        self.out = out
+        # (sys.stdout looked up now, not when the module was imported: callers
+        # may have redirected it since)
+        self.out = out if out is not None else sys.stdout
         self.json = json_output
         self.verbose = verbose
         self.unit = unit            # "packet" (a capture) or "read" (the live proxy)

@@ -149,10 +149,11 @@ def session_role(session: Session, side: str, fallback: str) -> str:
     return sender if sender != "?" else fallback
 
 
-async def run_proxy(options: ProxyOptions, out: IO[str] = sys.stdout,
+async def run_proxy(options: ProxyOptions, out: IO[str] | None = None,
                     ready: Callable[[str], None] | None = None) -> int:
-    """Serve until SIGINT or SIGTERM; the exit status (1 if a violation was seen)."""
-    tap = _Tap(options, out)
+    """Serve until SIGINT or SIGTERM; the exit status (1 if a violation was seen).
+    ``out``: where frames and summaries go (standard output by default)."""
+    tap = _Tap(options, out if out is not None else sys.stdout)
     host, port = options.listen
     server = await asyncio.start_server(tap.handle, host, port)
     stop = asyncio.Event()
