@@ -10,7 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent.parent / "wsframe"
+import wsframe
+
+# The source being tested: the checkout's, or the installed package's (the
+# sdist's tests run against the installed wheel, with no wsframe/ beside them).
+_CHECKOUT = Path(__file__).resolve().parent.parent / "wsframe"
+PACKAGE = _CHECKOUT if (_CHECKOUT / "decoder.py").exists() \
+    else Path(wsframe.__file__).resolve().parent
 FRONT_ENDS = {"cli.py", "__main__.py"}
 # Modules that do I/O or read clocks; the codec never imports them.
 FORBIDDEN = {"asyncio", "socket", "selectors", "ssl", "subprocess", "time", "datetime",
