@@ -325,3 +325,17 @@ def test_wsframe_compresses_websockets_inflates(takeover: bool) -> None:
             assembled.append(current)
             current = b""
     assert assembled == payloads
+
+
+def test_the_extensions_package_exports_permessage_deflate() -> None:
+    # `from wsframe.extensions import PerMessageDeflate` is what a user tries
+    # first: the same objects as the defining module's, and a working offer.
+    import wsframe.extensions as package
+    from wsframe.extensions import permessage_deflate as module
+
+    for name in ("PerMessageDeflate", "offer", "accept_offer", "accept_response"):
+        assert getattr(package, name) is getattr(module, name)
+        assert name in package.__all__
+    assert package.offer() == "permessage-deflate; client_max_window_bits=12"
+    extension = package.PerMessageDeflate(Role.SERVER)
+    assert extension.rsv_bits == 0x40     # RSV1 (RFC 7692 6)
