@@ -46,6 +46,7 @@ LINK_NAMES = {LINKTYPE_NULL: "BSD loopback", LINKTYPE_ETHERNET: "Ethernet",
 
 _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
+_IP_VERSION_OF_ETHERTYPE = {_ETHERTYPE_IPV4: 4, _ETHERTYPE_IPV6: 6}
 _VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
 
 
@@ -217,19 +218,19 @@ def decode(packet: Packet) -> Segment | None:
         while ethertype in _VLAN_TAGS and len(data) >= at + 4:
             ethertype = int.from_bytes(data[at + 2:at + 4], "big")
             at += 4
-        version = 4 if ethertype == _ETHERTYPE_IPV4 else 6 if ethertype == _ETHERTYPE_IPV6 else 0
+        version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
     elif link == LINKTYPE_LINUX_SLL:
         if len(data) < 16:
             return None
         ethertype = int.from_bytes(data[14:16], "big")
         at = 16
-        version = 4 if ethertype == _ETHERTYPE_IPV4 else 6 if ethertype == _ETHERTYPE_IPV6 else 0
+        version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
     elif link == LINKTYPE_LINUX_SLL2:
         if len(data) < 20:
             return None
         ethertype = int.from_bytes(data[0:2], "big")
         at = 20
-        version = 4 if ethertype == _ETHERTYPE_IPV4 else 6 if ethertype == _ETHERTYPE_IPV6 else 0
+        version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
     elif link in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if len(data) < 4:
             return None
