@@ -48,6 +48,9 @@ _ETHERTYPE_IPV4 = 0x0800
 _ETHERTYPE_IPV6 = 0x86DD
 _IP_VERSION_OF_ETHERTYPE = {_ETHERTYPE_IPV4: 4, _ETHERTYPE_IPV6: 6}
 _VLAN_TAGS = (0x8100, 0x88A8, 0x9100)
+# Link headers that carry an EtherType: (its offset, the header's length).
+_ETHERTYPE_FRAMING = {LINKTYPE_ETHERNET: (12, 14), LINKTYPE_LINUX_SLL: (14, 16),
+                      LINKTYPE_LINUX_SLL2: (0, 20)}
 
 
 class CaptureError(ValueError):
@@ -210,26 +213,16 @@ def decode(packet: Packet) -> Segment | None:
     data = packet.data
     link = packet.linktype
     at = 0
-    if link == LINKTYPE_ETHERNET:
-        if len(data) < 14:
+    framing = _ETHERTYPE_FRAMING.get(link)
+    if framing is not None:             # a link header that carries an EtherType
+        where, at = framing
+        if len(data) < at:
             return None
-        ethertype = int.from_bytes(data[12:14], "big")
-        at = 14
-        while ethertype in _VLAN_TAGS and len(data) >= at + 4:
-            ethertype = int.from_bytes(data[at + 2:at + 4], "big")
-            at += 4
-        version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
-    elif link == LINKTYPE_LINUX_SLL:
-        if len(data) < 16:
-            return None
-        ethertype = int.from_bytes(data[14:16], "big")
-        at = 16
-        version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
-    elif link == LINKTYPE_LINUX_SLL2:
-        if len(data) < 20:
-            return None
-        ethertype = int.from_bytes(data[0:2], "big")
-        at = 20
+        ethertype = int.from_bytes(data[where:where + 2], "big")
+        if link == LINKTYPE_ETHERNET:
+            while ethertype in _VLAN_TAGS and len(data) >= at + 4:
+                ethertype = int.from_bytes(data[at + 2:at + 4], "big")
+                at += 4
         version = _IP_VERSION_OF_ETHERTYPE.get(ethertype, 0)
     elif link in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if len(data) < 4:
