@@ -1,8 +1,10 @@
 """Optional compiled build: ``WSFRAME_MYPYC=1 pip install .`` (or ``make compiled``).
 
 mypyc compiles the hot modules (the receive path, masking, UTF-8) from the
-same, unchanged source into C extensions. Without WSFRAME_MYPYC, or if
-compiling fails, the package installs as pure Python, exactly as without
+same, unchanged source into C extensions, and the small C helper
+wsframe/_speedups.c (payload masking, which mypyc cannot make fast: see
+masking.py) is built beside them. Without WSFRAME_MYPYC, or if mypyc is
+missing or fails, the package installs as pure Python, exactly as without
 this file. Everything else about the package is in pyproject.toml.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 # The modules mypyc compiles: where the time goes. The rest (the CLI, the
 # handshake, close-code knowledge, the writer) stays interpreted.
@@ -38,11 +40,12 @@ def compiled_extensions() -> list[object]:
               file=sys.stderr)
         return []
     try:
-        return list(mypycify(COMPILED, opt_level="3"))
+        modules = list(mypycify(COMPILED, opt_level="3"))
     except (Exception, SystemExit) as exc:  # a compile error must not break the install
         print(f"mypyc could not compile wsframe ({exc}): building pure Python",
               file=sys.stderr)
         return []
+    return [*modules, Extension("wsframe._speedups", ["wsframe/_speedups.c"])]
 
 
 setup(ext_modules=compiled_extensions())

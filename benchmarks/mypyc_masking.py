@@ -7,9 +7,12 @@ Compiles, in a temporary folder, three masking functions written for mypyc
 against wsframe's pure-Python `apply_mask_python` and, when installed, the
 accelerated `apply_mask`. This is how the compiled build's masking was
 chosen: mypyc has no direct access to a buffer's memory, so each byte or
-word goes through a bytes/bytearray call and the loops lose by 4-20x; the
-compiled build keeps the pure-Python methods (integer XOR, translate lanes)
-and the optional accelerators, each where it wins.
+word goes through a bytes/bytearray call and the loops lose by 4-20x to the
+pure-Python methods (integer XOR, translate lanes). So the compiled build
+also builds a small C helper, wsframe/_speedups.c (8-byte words, written
+straight into the result); run in the compiled build's venv, its row is the
+last (``apply_mask (wsframe._speedups (C))``): 103 ns at 64 B, 147 ns at
+1,460 B, 1.5 us at 64 KiB here, 4-50x faster than every other row.
 """
 
 from __future__ import annotations

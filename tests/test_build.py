@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
+
+import pytest
 
 import wsframe
 from wsframe import decoder, masking, messages, parser, utf8
@@ -25,3 +29,24 @@ def test_version_says_which_build() -> None:
                          text=True, check=True)
     build = "compiled with mypyc" if wsframe.COMPILED else "pure Python"
     assert run.stdout.strip() == f"wsframe {wsframe.__version__} ({build})"
+
+
+def test_the_c_masking_helper_comes_with_the_compiled_build_only() -> None:
+    compiled = os.environ.get("WSFRAME_EXPECT_COMPILED") == "1"
+    assert (importlib.util.find_spec("wsframe._speedups") is not None) is compiled
+    if not compiled:
+        return
+    if not os.environ.get("WSFRAME_NO_ACCEL"):
+        assert masking.ACCELERATOR == "wsframe._speedups (C)"
+    _speedups = importlib.import_module("wsframe._speedups")    # C: the compiled build only
+    # Bad arguments are reported, not crashed on.
+    with pytest.raises(ValueError, match="key must be 4 bytes, got 5"):
+        _speedups.apply_mask(b"abc", b"12345")
+    with pytest.raises(ValueError, match="must lie within the 3 bytes"):
+        _speedups.apply_mask(b"abc", b"1234", 2, 5)
+    with pytest.raises(TypeError, match="buffer must be a bytearray, not bytes"):
+        _speedups.unmask_append(b"", b"abc", b"1234", 3)
+    exported = bytearray(b"x")
+    with memoryview(exported), pytest.raises(BufferError):
+        _speedups.unmask_append(exported, b"abc", b"1234", 3)
+    assert exported == b"x"

@@ -122,8 +122,9 @@ class Recorder(FrameDecoder[tuple[str, object]]):
                               header.size, header.fin)))
         return True
 
-    def _piece(self, piece: bytes, last: bool, out: list[tuple[str, object]]) -> None:
-        out.append(("piece", (piece, last)))
+    def _piece(self, data: bytes, key: bytes | None, left: int,
+               out: list[tuple[str, object]]) -> None:
+        out.append(("piece", (self._unmasked(data, key), left)))
 
 
 @pytest.mark.parametrize("mode", SPLIT_MODES)
@@ -138,7 +139,11 @@ def test_hooks_see_headers_and_unmasked_pieces(mode: str) -> None:
     else:
         assert items[0] == ("start", (Opcode.BINARY, 768, KEY, 0, 8, False))
         assert b"".join(p for p, _ in pieces) == payload       # unmasked at every phase
-        assert [last for _, last in pieces][-1] is True
+        # ``left`` counts down what follows each piece, to 0 on the last.
+        received = 0
+        for piece, left in pieces:
+            received += len(piece)
+            assert left == len(payload) - received
     assert items[-2] == ("frame", (Opcode.CONTINUATION, b"", 776))
     assert items[-1] == ("close", (1000, "ok", 782))
 
@@ -146,7 +151,7 @@ def test_hooks_see_headers_and_unmasked_pieces(mode: str) -> None:
 def test_frame_header_record() -> None:
     items = Recorder(Role.SERVER).feed_all([masked(Opcode.TEXT, b"x" * 200)[:12]])
     assert items == [("start", (Opcode.TEXT, 200, KEY, 0, 8, True)),
-                     ("piece", (b"xxxx", False))]
+                     ("piece", (b"xxxx", 196))]
     header = FrameHeader(FirstByte(Opcode.TEXT, True, False, False, False, 0), 200, KEY, 0, 8)
     assert repr(header) == "<FrameHeader TEXT fin masked length=200 offset=0>"
 

@@ -27,7 +27,7 @@ SIZES = [0, 1, 2, 3, 4, 5, 63, 64, 125, 126, 511, 512, 513, 1023, 1024, 1025, 20
 @pytest.mark.parametrize("size", SIZES)
 def test_every_entry_point_matches_the_rfc_definition(name: str, size: int) -> None:
     apply: Any
-    apply, unmask, frame = IMPLEMENTATIONS[name]
+    apply, unmask, frame, append = IMPLEMENTATIONS[name]
     rng = random.Random(size)
     data, key = rng.randbytes(size), rng.randbytes(4)
     expected = reference(data, key)
@@ -41,6 +41,11 @@ def test_every_entry_point_matches_the_rfc_definition(name: str, size: int) -> N
     assert type(result) is bytes and result == expected
     assert frame(b"\x82\x7e", data, key) == b"\x82\x7e" + expected
     assert masking.mask_small(data, key) == expected
+    assert masking.mask_int(data, key) == expected
+    # Appended to a message buffer, with the ASCII verdict on the new bytes.
+    message = bytearray(b"kept")
+    assert append(message, data, key, size + 100) is expected.isascii()
+    assert message == b"kept" + expected
 
 
 def test_masking_twice_gives_the_original() -> None:
@@ -53,7 +58,7 @@ def test_accelerator_is_reported() -> None:
     if masking.ACCELERATOR is None:
         assert list(IMPLEMENTATIONS) == ["python"]
     else:
-        assert all(part.split(" ")[0] in ("numpy", "wsaccel")
+        assert all(part.split(" ")[0] in ("numpy", "wsaccel", "wsframe._speedups")
                    for part in masking.ACCELERATOR.split(" + "))
 
 
@@ -61,10 +66,34 @@ def test_accelerator_is_reported() -> None:
 def test_frames_built_one_after_another_keep_their_bytes(name: str) -> None:
     """The send path may XOR into a reused scratch array: a frame already
     returned must not change when the next one is built."""
-    _apply, _unmask, frame = IMPLEMENTATIONS[name]
+    _apply, _unmask, frame, _append = IMPLEMENTATIONS[name]
     rng = random.Random(7)
     first, second = rng.randbytes(100_000), rng.randbytes(100_000)
     key = b"\x01\x02\x03\x04"
     built = frame(b"", first, key)
     frame(b"", second, key)
     assert built == reference(first, key)
+
+
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
+def test_unmask_append_grows_a_message_piece_by_piece(name: str) -> None:
+    """Pieces of one frame, each lined up with its key, appended in order:
+    the message is the unmasked payload, whatever ``reserve`` says, and the
+    verdict is about the new bytes only."""
+    append = IMPLEMENTATIONS[name][3]
+    rng = random.Random(3)
+    key = rng.randbytes(4)
+    text = ("ascii then \u00e9t\u00e9 " * 500).encode()
+    masked = reference(text, key)
+    message = bytearray()
+    verdicts = []
+    pos = 0
+    for size in (1, 5, 1460, 7, 3000, 16384):
+        piece = masked[pos:pos + size]
+        lined_up = key[pos % 4:] + key[:pos % 4]
+        verdicts.append(append(message, piece, lined_up, len(masked) - pos))
+        pos += len(piece)
+    assert message == text[:pos]
+    assert verdicts == [text[a:b].isascii() for a, b in
+                        ((0, 1), (1, 6), (6, 1466), (1466, 1473), (1473, 4473), (4473, pos))]
+

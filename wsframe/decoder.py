@@ -14,10 +14,14 @@ is the whole joint between the frame layer and whatever stands on it:
 * ``_start(header, out) -> bool``: a data frame whose payload goes on past the
   bytes at hand. The subclass chooses how to receive it: False, whole (the
   decoder keeps the masked bytes and unmasks them once, when the frame is
-  complete, then calls ``_frame``); True, in pieces (each piece unmasked as it
-  arrives and handed to ``_piece``).
-* ``_piece(piece, last, out)``: the next unmasked piece of such a frame;
-  ``last`` is True on the piece that completes it.
+  complete, then calls ``_frame``); True, in pieces (each piece handed to
+  ``_piece`` as it arrives).
+* ``_piece(data, key, left, out)``: the next piece of such a frame as it
+  arrived, with ``key``, the masking key lined up with its first byte (None
+  when the bytes are plain already); ``left`` payload bytes of the frame
+  follow (0 on the piece that completes it). The piece comes masked so that
+  the subclass can unmask it straight into its own buffer
+  (`masking.unmask_append`) instead of into a new object first.
 
 Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
@@ -50,7 +54,7 @@ from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .frames import parse_close_payload
 from .header import FirstByte, FrameKind, first_byte_problem, first_byte_table
-from .masking import apply_mask, mask_small, unmask_buffer
+from .masking import apply_mask, mask_int, mask_small, unmask_buffer
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -72,8 +76,12 @@ _HEADER: Final = 0
 _PAYLOAD: Final = 1
 _CLOSED: Final = 2
 
-# Pieces up to this size are unmasked with integer XOR inline (see masking.py).
+# Pieces up to this size are unmasked by masking.mask_small (no dispatch on size).
 _SMALL_PIECE: Final = 1024
+# Small frames are unmasked by integer XOR written inline (a call per frame
+# costs ~5% in pure Python), unless the C helper of the compiled build does
+# the masking: one call to it is cheaper than the integer XOR.
+_INLINE_XOR: Final = mask_small is mask_int
 
 _T = TypeVar("_T")
 
@@ -208,16 +216,16 @@ class FrameDecoder(Generic[_T]):
                 self._payload += data
                 self._need = need - len(data)
                 return _NOTHING  # type: ignore[return-value]
-            # A frame taken in pieces: unmask, hand up. A peer trickling one
-            # byte per read gets a table lookup instead of a call.
+            # A frame taken in pieces: hand it up with its key. A peer
+            # trickling one byte per read gets it unmasked by a table lookup.
             keys = self._keys
-            if keys is not None and len(data) == 1:
-                piece = _ONE_BYTE[data[0] ^ keys[(self._length - need) & 3][0]]
-            else:
-                piece = self._unmask_piece(data)
+            key = None if keys is None else keys[(self._length - need) & 3]
+            if key is not None and len(data) == 1:
+                data = _ONE_BYTE[data[0] ^ key[0]]
+                key = None
             pieces: list[_T] = []
             try:
-                self._piece(piece, False, pieces)
+                self._piece(data, key, need - len(data), pieces)
             except ProtocolError as exc:
                 self._fail(exc)
                 return _then_raise(pieces, exc)
@@ -289,19 +297,24 @@ class FrameDecoder(Generic[_T]):
         """
         raise NotImplementedError
 
-    def _piece(self, piece: bytes, last: bool, out: list[_T]) -> None:
-        """The next piece of a frame taken in pieces (unmasked); ``last`` completes it."""
+    def _piece(self, data: bytes, key: bytes | None, left: int, out: list[_T]) -> None:
+        """The next piece of a frame taken in pieces, still masked with ``key``
+        (lined up with ``data[0]``; None: plain); ``left`` bytes follow it."""
         raise NotImplementedError
 
     # -- payload pieces -------------------------------------------------------------
 
-    def _unmask_piece(self, piece: bytes) -> bytes:
-        """Unmask a piece that starts ``length - _need`` bytes into the payload."""
+    def _piece_key(self) -> bytes | None:
+        """The masking key lined up with a piece ``length - _need`` bytes into the payload."""
         keys = self._keys
-        if keys is None:
-            return piece
-        key = keys[(self._length - self._need) & 3]
-        return mask_small(piece, key) if len(piece) <= _SMALL_PIECE else apply_mask(piece, key)
+        return None if keys is None else keys[(self._length - self._need) & 3]
+
+    @staticmethod
+    def _unmasked(data: bytes, key: bytes | None) -> bytes:
+        """A piece handed to ``_piece``, unmasked (for subclasses that want it so)."""
+        if key is None:
+            return data
+        return mask_small(data, key) if len(data) <= _SMALL_PIECE else apply_mask(data, key)
 
     # -- the state machine ----------------------------------------------------------
 
@@ -335,6 +348,7 @@ class FrameDecoder(Generic[_T]):
         in_message = self._in_message
         frame = self._frame         # the hook, looked up once per read
         from_bytes = int.from_bytes
+        inline_xor = _INLINE_XOR
 
         while pos < end:
             # Fast path: a valid first byte, a 7-bit length within the limit,
@@ -350,11 +364,12 @@ class FrameDecoder(Generic[_T]):
                 if length < small and stop <= end and (
                         kind >= _CONTROL or (kind == _CONTINUATION) is in_message):
                     if mask_bit:
-                        # Integer XOR unmasking (masking.mask_small), inlined:
-                        # a call per frame costs ~5% on small frames.
-                        payload = (from_bytes(data[pos + 6:stop], "little") ^ from_bytes(
-                            (data[pos + 2:pos + 6] * ((length >> 2) + 1))[:length], "little")
-                        ).to_bytes(length, "little")
+                        if inline_xor:      # masking.mask_int, inlined (see _INLINE_XOR)
+                            payload = (from_bytes(data[pos + 6:stop], "little") ^ from_bytes(
+                                (data[pos + 2:pos + 6] * ((length >> 2) + 1))[:length],
+                                "little")).to_bytes(length, "little")
+                        else:
+                            payload = apply_mask(data, data[pos + 2:pos + 6], pos + 6, stop)
                     else:
                         payload = data[pos + 2:stop]
                     if kind < _CONTROL:
@@ -414,7 +429,7 @@ class FrameDecoder(Generic[_T]):
             self._keys = None if key is None else (
                 key, key[1:] + key[:1], key[2:] + key[:2], key[3:] + key[:3])
             if start < end:
-                self._piece(self._unmask_piece(data[start:end]), False, out)
+                self._piece(data[start:end], self._piece_key(), self._need - (end - start), out)
         self._need -= end - start
         return -1
 
@@ -506,12 +521,13 @@ class FrameDecoder(Generic[_T]):
             if self._whole:
                 self._payload += data
             else:
-                self._piece(self._unmask_piece(data), False, out)
+                self._piece(data, self._piece_key(), need - len(data), out)
             self._need = need - len(data)
             return -1
         last = data[:need] if need < len(data) else data
         header = self._header
         assert header is not None
+        piece_key = None
         if self._whole:
             buffered = self._payload
             buffered += last
@@ -519,12 +535,13 @@ class FrameDecoder(Generic[_T]):
             key = header.key       # unmasked once, in place in its own buffer
             payload = unmask_buffer(buffered, key) if key is not None else bytes(buffered)
         else:
-            payload = self._unmask_piece(last)
+            payload = last
+            piece_key = self._piece_key()
         self._need = 0
         self._state = _HEADER
         self._header = None
         if not self._whole:
-            self._piece(payload, True, out)
+            self._piece(payload, piece_key, 0, out)
         elif header.first.kind != _CLOSE:
             self._frame(header.first, payload, header.offset, out)
         else:

@@ -9,7 +9,7 @@ one by length.
 
 * Small payloads (most frames, up to ``_INT_XOR_MAX``): read the payload and
   the repeated key as two integers, XOR them, and write the result back. A
-  handful of C calls, no per-byte Python work (`mask_small`).
+  handful of C calls, no per-byte Python work (`mask_int`).
 * Large payloads: integer conversion of megabytes is slow (it goes through
   30-bit digits), while ``bytes.translate`` runs a tight C loop. Split the
   payload into its four interleaved "lanes" (bytes 0, 4, 8...; 1, 5, 9...;
@@ -28,10 +28,19 @@ touches fresh memory once, not twice).
 
 Optional accelerators, detected here and only here (``WSFRAME_NO_ACCEL=1``
 turns them off; the pure-Python path is always there and the same tests run
-both): numpy XORs 32-bit words (about 20 GB/s, but about a microsecond per
-call), wsaccel has a C loop (about 1.8 GB/s, a third of a microsecond per
-call). Measured here, wsaccel wins below 2 KiB and numpy above, so each is
-used where it wins.
+both):
+
+* ``wsframe._speedups``, built only by the compiled build (setup.py): a C loop
+  over 8-byte words that writes straight into the bytes object it returns.
+  Measured (benchmarks/masking.py): about 0.1 us per call, 0.18 us for a
+  1,460-byte read, 1.7 us for a 64 KiB frame; faster than everything below at
+  every size, so when it is there it is used for everything. It also does
+  `unmask_append` in one pass (unmask onto the end of a bytearray, check
+  ASCII, grow once per frame).
+* numpy XORs 32-bit words (about 20 GB/s, but about a microsecond per call);
+  wsaccel has a C byte loop (about 1.8 GB/s, a third of a microsecond per
+  call). Measured here, wsaccel wins below 2 KiB and numpy above, so each is
+  used where it wins.
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 __all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "implementations", "mask_frame",
-           "mask_small", "unmask_buffer"]
+           "mask_int", "mask_small", "unmask_append", "unmask_buffer"]
 
 # Lengths up to this use integer XOR; above it the translate lanes are faster
 # (crossover between 512 and 1024 bytes with benchmarks/masking.py).
@@ -70,7 +79,7 @@ _XOR_TABLES: Final = tuple(
 _Buffer = bytes | bytearray
 
 
-def mask_small(data: _Buffer, key: bytes) -> bytes:
+def mask_int(data: _Buffer, key: bytes) -> bytes:
     """``data`` XORed with the repeated ``key``: integer XOR, for small payloads."""
     n = len(data)
     return (int.from_bytes(data, "little")
@@ -104,14 +113,14 @@ def apply_mask_python(data: _Buffer, key: bytes, start: int = 0,
     if stop is None:
         stop = len(data)
     if stop - start <= _INT_XOR_MAX:
-        return mask_small(data[start:stop] if start or stop != len(data) else data, key)
+        return mask_int(data[start:stop] if start or stop != len(data) else data, key)
     return b"".join(_lanes(data, key, start, stop))
 
 
 def _unmask_buffer_python(buffer: bytearray, key: bytes) -> bytes:
     n = len(buffer)
     if n <= _INT_XOR_MAX:
-        return mask_small(buffer, key)
+        return mask_int(buffer, key)
     # In place, 64 KiB at a time: a lane of a block is read, translated and
     # written back; no block copies, no list, one final bytes().
     tables = _XOR_TABLES
@@ -128,8 +137,15 @@ def _unmask_buffer_python(buffer: bytearray, key: bytes) -> bytes:
 def _mask_frame_python(prefix: bytes, payload: bytes, key: bytes) -> bytes:
     n = len(payload)
     if n <= _INT_XOR_MAX:
-        return prefix + mask_small(payload, key)
+        return prefix + mask_int(payload, key)
     return b"".join([prefix, *_lanes(payload, key, 0, n)])
+
+
+def _unmask_append_python(buffer: bytearray, data: bytes, key: bytes, reserve: int) -> bool:
+    # ``reserve`` is a hint Python cannot act on (a bytearray has no reserve).
+    piece = apply_mask(data, key)
+    buffer += piece
+    return piece.isascii()
 
 
 class _Apply(Protocol):
@@ -139,13 +155,20 @@ class _Apply(Protocol):
 
 _Unmask = Callable[[bytearray, bytes], bytes]
 _MaskFrame = Callable[[bytes, bytes, bytes], bytes]
+_Small = Callable[[_Buffer, bytes], bytes]
+_Append = Callable[[bytearray, bytes, bytes, int], bool]
 
 
-def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
+def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append]:
     """Pick the implementations: the accelerators where they win, else pure Python."""
-    pure = (None, apply_mask_python, _unmask_buffer_python, _mask_frame_python)
+    pure = (None, apply_mask_python, _unmask_buffer_python, _mask_frame_python, mask_int,
+            _unmask_append_python)
     if os.environ.get("WSFRAME_NO_ACCEL"):
         return pure
+    speedups: Any = _optional("wsframe._speedups")
+    if speedups is not None:    # the compiled build's C loop: fastest at every size
+        return ("wsframe._speedups (C)", speedups.apply_mask, speedups.unmask_buffer,
+                speedups.mask_frame, speedups.apply_mask, speedups.unmask_append)
     numpy: Any = _optional("numpy")
     xormask: Any = _optional("wsaccel.xormask")
     if numpy is None and xormask is None:
@@ -175,7 +198,8 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
             """A frame, its payload masked with wsaccel."""
             return prefix + small(payload, key)
 
-        return names[0], apply_wsaccel, unmask_wsaccel, frame_wsaccel
+        return (names[0], apply_wsaccel, unmask_wsaccel, frame_wsaccel, mask_int,
+                _unmask_append_python)
 
     names.insert(0, f"numpy {numpy.__version__}")
     frombuffer = numpy.frombuffer
@@ -193,7 +217,7 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
         body: bytes = (frombuffer(data, uint32, words, start)
                        ^ int.from_bytes(key, "little")).tobytes()
         tail = start + (words << 2)
-        return body + mask_small(data[tail:stop], key) if tail < stop else body
+        return body + mask_int(data[tail:stop], key) if tail < stop else body
 
     def unmask_numpy(buffer: bytearray, key: bytes) -> bytes:
         """Unmask a buffered payload: numpy XORs it in place, word by word."""
@@ -205,7 +229,7 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
         bitwise_xor(view, int.from_bytes(key, "little"), out=view)
         del view
         if n & 3:
-            buffer[words << 2:] = mask_small(buffer[words << 2:], key)
+            buffer[words << 2:] = mask_int(buffer[words << 2:], key)
         return bytes(buffer)
 
     scratch = threading.local()
@@ -232,10 +256,11 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame]:
             bitwise_xor(frombuffer(payload, uint32, words), int.from_bytes(key, "little"),
                         out=body)
         if n & 3:
-            return b"".join((prefix, body, mask_small(payload[words << 2:], key)))
+            return b"".join((prefix, body, mask_int(payload[words << 2:], key)))
         return b"".join((prefix, body))
 
-    return " + ".join(names), apply_numpy, unmask_numpy, frame_numpy
+    return (" + ".join(names), apply_numpy, unmask_numpy, frame_numpy, mask_int,
+            _unmask_append_python)
 
 
 def _optional(name: str) -> Any:
@@ -257,19 +282,28 @@ unmask_buffer: _Unmask
 #: ``mask_frame(prefix, payload, key)``: ``prefix`` followed by ``payload``
 #: masked with ``key``: a frame, built at once.
 mask_frame: _MaskFrame
-ACCELERATOR, apply_mask, unmask_buffer, mask_frame = _load()
+#: ``mask_small(data, key)``: the whole of ``data`` XORed with the repeated
+#: ``key``, by the method fastest on small payloads (up to about a KiB):
+#: `mask_int`, or the C helper of the compiled build.
+mask_small: _Small
+#: ``unmask_append(buffer, data, key, reserve)``: append ``data`` XORed with
+#: ``key`` to the bytearray ``buffer``; True if the appended bytes are all
+#: ASCII. ``reserve`` (the bytes of the frame still to come, this piece
+#: included) lets the C helper grow the buffer once per frame.
+unmask_append: _Append
+ACCELERATOR, apply_mask, unmask_buffer, mask_frame, mask_small, unmask_append = _load()
 
 
-def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame]]:
+def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame, _Append]]:
     """The masking implementations, for tests and benchmarks.
 
     ``"python"`` is always there; ``"accelerated"`` is what this process
     uses when an accelerator is installed (and WSFRAME_NO_ACCEL is unset).
-    Each is ``(apply_mask, unmask_buffer, mask_frame)``.
+    Each is ``(apply_mask, unmask_buffer, mask_frame, unmask_append)``.
     """
-    found: dict[str, tuple[_Apply, _Unmask, _MaskFrame]] = {
-        "python": (apply_mask_python, _unmask_buffer_python, _mask_frame_python)}
+    found: dict[str, tuple[_Apply, _Unmask, _MaskFrame, _Append]] = {
+        "python": (apply_mask_python, _unmask_buffer_python, _mask_frame_python,
+                   _unmask_append_python)}
     if ACCELERATOR is not None:
-        found["accelerated"] = (apply_mask, unmask_buffer, mask_frame)
+        found["accelerated"] = (apply_mask, unmask_buffer, mask_frame, unmask_append)
     return found
-

@@ -58,6 +58,7 @@ from .events import (
 )
 from .extensions.base import TransformError
 from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
+from .masking import unmask_append
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -252,17 +253,28 @@ class MessageReader(FrameDecoder[Event]):
         self._plain_text = not self.stream and self._utf8 is not None
         return self.stream or self._utf8 is not None
 
-    def _piece(self, piece: bytes, last: bool, out: list[Event]) -> None:
-        if self._plain_text and not last:
-            # Fast path (a text frame arriving in many reads): validate, keep.
-            # ASCII with nothing pending is valid as it is (see Utf8Decoder).
+    def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Event]) -> None:
+        if self._plain_text and left:
+            # Fast path (a text frame arriving in many reads): unmask onto the
+            # end of the message and learn whether the piece is ASCII, in one
+            # pass where the C helper is built (masking.unmask_append); ASCII
+            # with nothing pending is valid as it is (see Utf8Decoder).
+            buffer = self._buffer
+            before = len(buffer)
+            if key is None:
+                buffer += data
+                ascii = data.isascii()
+            else:
+                ascii = unmask_append(buffer, data, key, len(data) + left)
             utf8 = self._utf8
             assert utf8 is not None
-            if utf8.pending or not piece.isascii():
-                self._validate(utf8, piece, False, self._piece_offset)
-            self._buffer += piece
+            if utf8.pending or not ascii:
+                with memoryview(buffer) as view:
+                    piece = bytes(view[before:])
+                self._validate(utf8, piece, False, self._piece_offset, before)
             return
-        self._data(piece, 0, last and self._piece_fin, self._piece_offset, out)
+        self._data(self._unmasked(data, key), 0, not left and self._piece_fin,
+                   self._piece_offset, out)
 
     # -- messages ------------------------------------------------------------------------
 
@@ -281,12 +293,14 @@ class MessageReader(FrameDecoder[Event]):
                 self._incoming = incoming
                 break
 
-    def _validate(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int) -> None:
-        """Fail fast (1007) if the text so far, ``data`` included, cannot be UTF-8."""
+    def _validate(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int,
+                  before: int) -> None:
+        """Fail fast (1007) if the text so far, ``data`` included, cannot be UTF-8;
+        ``before`` bytes of the message precede ``data``."""
         try:
             utf8.decode(data, final)
         except Utf8Error as exc:
-            raise _not_utf8(len(self._buffer) + exc.position, offset) from None
+            raise _not_utf8(before + exc.position, offset) from None
 
     def _so_far(self) -> int:
         """Bytes of the message in progress so far (inflated, when compressed)."""
@@ -357,7 +371,8 @@ class MessageReader(FrameDecoder[Event]):
             self._streamed += len(data)
         else:
             if utf8 is not None and (utf8.pending or not data.isascii()):
-                self._validate(utf8, data, message_end, offset)   # decoded once, at the end
+                # Decoded once, at the end.
+                self._validate(utf8, data, message_end, offset, len(self._buffer))
             if not message_end:
                 self._buffer += data
             else:

@@ -62,5 +62,5 @@ class FrameParser(FrameDecoder[Frame]):
     def _start(self, header: FrameHeader, out: list[Frame]) -> bool:
         return False            # whole frames only
 
-    def _piece(self, piece: bytes, last: bool, out: list[Frame]) -> None:
+    def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Frame]) -> None:
         raise AssertionError("FrameParser takes every frame whole")
