@@ -50,3 +50,7 @@ def test_the_c_masking_helper_comes_with_the_compiled_build_only() -> None:
     with memoryview(exported), pytest.raises(BufferError):
         _speedups.unmask_append(exported, b"abc", b"1234", 3)
     assert exported == b"x"
+    with pytest.raises(TypeError, match=r"apply_mask\(\) takes 2 to 4 arguments \(1 given\)"):
+        _speedups.apply_mask(b"abc")
+    with pytest.raises(TypeError, match=r"unmask_append\(\) takes 4 arguments \(3 given\)"):
+        _speedups.unmask_append(bytearray(), b"abc", b"1234")

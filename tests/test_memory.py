@@ -18,6 +18,7 @@ from wsframe import (
     Role,
     build_frame,
 )
+from wsframe.masking import apply_mask_python
 
 KEY = b"\x5a\xa5\x0f\xf0"
 KiB, MiB = 1024, 1024 * 1024
@@ -127,3 +128,23 @@ def test_frame_parser_buffers_a_trickled_frame_at_about_one_byte_per_byte() -> N
     count, peak = peak_during(feed)
     assert count == 1
     assert peak < 4 * MiB, f"peak {peak} bytes"
+
+
+@pytest.mark.parametrize("limit", [None, 2**31], ids=["no limit", "2 GiB limit"])
+def test_a_declared_text_frame_gets_memory_as_its_bytes_arrive(limit: int | None) -> None:
+    """A text frame declaring 1 GiB (within the limits), of which 64 KiB arrive
+    in 1,460-byte reads: the message buffer follows the bytes received (the C
+    helper of the compiled build grows it ahead by half its content at most),
+    never the length the peer declared."""
+    declared = 2**30
+    header = bytes((0x81, 0xFF)) + declared.to_bytes(8, "big") + KEY
+    sent = apply_mask_python(b"a" * (45 * 1460), KEY)      # ~64 KiB, made before tracing
+    reads = [header] + [sent[i:i + 1460] for i in range(0, len(sent), 1460)]
+    reader = MessageReader(Role.SERVER, max_message_size=limit, max_frame_size=limit)
+
+    def feed() -> int:
+        return sum(1 for read in reads for _event in reader.feed(read))
+
+    count, peak = peak_during(feed)
+    assert count == 0                                       # the frame is not complete
+    assert peak < 512 * KiB, f"peak {peak} bytes for {45 * 1460} bytes received"

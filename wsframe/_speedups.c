@@ -13,7 +13,7 @@
  * tests/test_masking.py checks every entry point against the RFC's definition
  * at every size and offset. The three functions mirror masking.py's:
  *
- *   apply_mask(data, key, start=0, stop=None) -> bytes
+ *   apply_mask(data, key, start=0, stop=None) -> bytes   (positional arguments only)
  *   unmask_buffer(buffer, key) -> bytes
  *   mask_frame(prefix, payload, key) -> bytes
  *   unmask_append(buffer, data, key, reserve) -> bool
@@ -21,8 +21,11 @@
  * The last one serves text messages arriving in many reads: each piece is
  * unmasked straight onto the end of the message's bytearray and checked for
  * ASCII in the same pass (one pass where Python needs three: unmask, check,
- * append), and the bytearray is grown once per frame, to hold the rest of
- * the frame, instead of by 12.5 % steps that copy everything received so far.
+ * append). When the bytearray must grow it grows by half its content (64 KiB
+ * at least, the rest of the frame at most), not by CPython's 12.5 % steps,
+ * each of which may copy everything received so far. Never by the declared
+ * rest of the frame at once: that length is the peer's word, and memory must
+ * follow the bytes that arrived (at most 1.5x of them, plus 64 KiB).
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -81,6 +84,23 @@ xor_into_ascii(unsigned char *dst, const unsigned char *src, Py_ssize_t n,
     return ((high & 0x8080808080808080ULL) | (tail & 0x80)) == 0;
 }
 
+/* METH_FASTCALL functions take positional arguments only: check their count. */
+static int
+check_count(const char *name, Py_ssize_t nargs, Py_ssize_t min, Py_ssize_t max)
+{
+    if (nargs < min || nargs > max) {
+        if (min == max) {
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", name, min,
+                         nargs);
+        } else {
+            PyErr_Format(PyExc_TypeError, "%s() takes %zd to %zd arguments (%zd given)", name,
+                         min, max, nargs);
+        }
+        return -1;
+    }
+    return 0;
+}
+
 static int
 get_key(PyObject *obj, Py_buffer *key)
 {
@@ -112,24 +132,30 @@ masked(const unsigned char *prefix, Py_ssize_t prefix_len,
 }
 
 PyDoc_STRVAR(apply_mask_doc,
-"apply_mask(data, key, start=0, stop=None) -> bytes\n\n"
+"apply_mask(data, key, start=0, stop=None, /) -> bytes\n\n"
 "data[start:stop] XORed with the repeated 4-byte key (RFC 6455 5.3).");
 
 static PyObject *
-apply_mask(PyObject *self, PyObject *args)
+apply_mask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *data_obj, *key_obj, *stop_obj = Py_None;
+    PyObject *stop_obj = nargs > 3 ? args[3] : Py_None;
     Py_ssize_t start = 0, stop;
     Py_buffer data, key;
     PyObject *result = NULL;
 
-    if (!PyArg_ParseTuple(args, "OO|nO:apply_mask", &data_obj, &key_obj, &start, &stop_obj)) {
+    if (check_count("apply_mask", nargs, 2, 4) < 0) {
         return NULL;
     }
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0) {
+    if (nargs > 2) {
+        start = PyNumber_AsSsize_t(args[2], PyExc_OverflowError);
+        if (start == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (get_key(key_obj, &key) < 0) {
+    if (get_key(args[1], &key) < 0) {
         PyBuffer_Release(&data);
         return NULL;
     }
@@ -159,19 +185,18 @@ PyDoc_STRVAR(unmask_buffer_doc,
 "A whole buffered payload, unmasked, as bytes (the buffer is left as it was).");
 
 static PyObject *
-unmask_buffer(PyObject *self, PyObject *args)
+unmask_buffer(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *data_obj, *key_obj;
     Py_buffer data, key;
     PyObject *result;
 
-    if (!PyArg_ParseTuple(args, "OO:unmask_buffer", &data_obj, &key_obj)) {
+    if (check_count("unmask_buffer", nargs, 2, 2) < 0) {
         return NULL;
     }
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0) {
+    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (get_key(key_obj, &key) < 0) {
+    if (get_key(args[1], &key) < 0) {
         PyBuffer_Release(&data);
         return NULL;
     }
@@ -186,23 +211,22 @@ PyDoc_STRVAR(mask_frame_doc,
 "prefix followed by payload masked with key: a frame, written in one pass.");
 
 static PyObject *
-mask_frame(PyObject *self, PyObject *args)
+mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *prefix_obj, *data_obj, *key_obj;
     Py_buffer prefix, data, key;
     PyObject *result;
 
-    if (!PyArg_ParseTuple(args, "OOO:mask_frame", &prefix_obj, &data_obj, &key_obj)) {
+    if (check_count("mask_frame", nargs, 3, 3) < 0) {
         return NULL;
     }
-    if (PyObject_GetBuffer(prefix_obj, &prefix, PyBUF_SIMPLE) < 0) {
+    if (PyObject_GetBuffer(args[0], &prefix, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0) {
+    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
         PyBuffer_Release(&prefix);
         return NULL;
     }
-    if (get_key(key_obj, &key) < 0) {
+    if (get_key(args[2], &key) < 0) {
         PyBuffer_Release(&data);
         PyBuffer_Release(&prefix);
         return NULL;
@@ -217,20 +241,24 @@ mask_frame(PyObject *self, PyObject *args)
 PyDoc_STRVAR(unmask_append_doc,
 "unmask_append(buffer, data, key, reserve) -> bool\n\n"
 "Append data XORed with key to the bytearray buffer; True if the appended\n"
-"bytes are all ASCII. When the buffer must grow, it grows to hold `reserve`\n"
-"bytes (at least len(data)): the rest of the frame.");
+"bytes are all ASCII. `reserve` is the rest of the frame, this piece included:\n"
+"the buffer never grows past it, and by at most half its content at a time.");
 
 static PyObject *
-unmask_append(PyObject *self, PyObject *args)
+unmask_append(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *buffer_obj, *data_obj, *key_obj;
+    PyObject *buffer_obj;
     Py_ssize_t reserve, size, start, room;
     Py_buffer data, key;
     PyByteArrayObject *buffer;
     int ascii;
 
-    if (!PyArg_ParseTuple(args, "OOOn:unmask_append", &buffer_obj, &data_obj, &key_obj,
-                          &reserve)) {
+    if (check_count("unmask_append", nargs, 4, 4) < 0) {
+        return NULL;
+    }
+    buffer_obj = args[0];
+    reserve = PyNumber_AsSsize_t(args[3], PyExc_OverflowError);
+    if (reserve == -1 && PyErr_Occurred()) {
         return NULL;
     }
     if (!PyByteArray_CheckExact(buffer_obj)) {
@@ -238,10 +266,10 @@ unmask_append(PyObject *self, PyObject *args)
                      Py_TYPE(buffer_obj)->tp_name);
         return NULL;
     }
-    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0) {
+    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (get_key(key_obj, &key) < 0) {
+    if (get_key(args[2], &key) < 0) {
         PyBuffer_Release(&data);
         return NULL;
     }
@@ -258,13 +286,21 @@ unmask_append(PyObject *self, PyObject *args)
         goto error;
     }
     if (room < data.len) {
-        /* Grow once, for the rest of the frame; the size is set back below,
-         * the allocation stays (read by the next call through ob_alloc). */
-        if (size > PY_SSIZE_T_MAX - reserve) {
+        /* Grow by half the content (64 KiB at least), never past the rest of
+         * the frame nor by less than this piece; the size is set back below,
+         * the allocation stays (the next call reads it through ob_alloc). */
+        Py_ssize_t grow = size / 2 > 65536 ? size / 2 : 65536;
+        if (grow > reserve) {
+            grow = reserve;
+        }
+        if (grow < data.len) {
+            grow = data.len;
+        }
+        if (size > PY_SSIZE_T_MAX - 1 - grow) {
             PyErr_NoMemory();
             goto error;
         }
-        if (PyByteArray_Resize(buffer_obj, size + reserve) < 0) {
+        if (PyByteArray_Resize(buffer_obj, size + grow) < 0) {
             goto error;
         }
     }
@@ -283,10 +319,12 @@ error:
 }
 
 static PyMethodDef methods[] = {
-    {"apply_mask", apply_mask, METH_VARARGS, apply_mask_doc},
-    {"unmask_buffer", unmask_buffer, METH_VARARGS, unmask_buffer_doc},
-    {"mask_frame", mask_frame, METH_VARARGS, mask_frame_doc},
-    {"unmask_append", unmask_append, METH_VARARGS, unmask_append_doc},
+    {"apply_mask", (PyCFunction)(void (*)(void))apply_mask, METH_FASTCALL, apply_mask_doc},
+    {"unmask_buffer", (PyCFunction)(void (*)(void))unmask_buffer, METH_FASTCALL,
+     unmask_buffer_doc},
+    {"mask_frame", (PyCFunction)(void (*)(void))mask_frame, METH_FASTCALL, mask_frame_doc},
+    {"unmask_append", (PyCFunction)(void (*)(void))unmask_append, METH_FASTCALL,
+     unmask_append_doc},
     {NULL, NULL, 0, NULL}
 };
 
