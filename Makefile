@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 NODE_DIR := tests/integration/node
 NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
-.PHONY: demo test test-dist test-matrix compiled test-compiled test-uvicorn compliance compliance-uvicorn fuzz \
+.PHONY: demo test test-dist test-matrix compiled test-compiled speedups test-speedups test-uvicorn compliance compliance-uvicorn fuzz \
 	bench bench-quick bench-wire browser-deps node-deps capture-deps captures clean
 
 # -- environments ---------------------------------------------------------------
@@ -100,9 +100,9 @@ fuzz: $(VENV)/.fuzz
 	$(BIN)/python fuzz/fuzz_wsframe.py fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
 		-artifact_prefix=fuzz/crashes/ -print_final_stats=1
 
-# wsframe vs websockets, wsproto and aiohttp's reader, with the compiled build's
-# rows measured in a child process of the same run (a few minutes).
-bench: $(VENV)/.bench compiled
+# wsframe vs websockets, wsproto and aiohttp's reader, with the accelerated and
+# compiled builds' rows measured in child processes of the same run (a few minutes).
+bench: $(VENV)/.bench compiled speedups
 	$(BIN)/python benchmarks/bench.py
 
 # The same benchmark on tiny streams: checks that it runs (CI).
@@ -119,8 +119,10 @@ $(CVENV)/.test: requirements/test.txt
 
 # WSFRAME_MYPYC=1 pip install . builds and installs the compiled wheel (about a minute).
 compiled: $(CVENV)/.test
+	rm -rf build
 	WSFRAME_MYPYC=1 $(CVENV)/bin/python -m pip --disable-pip-version-check -q install \
 		--force-reinstall --no-deps .
+	rm -rf build
 	PYTHONSAFEPATH=1 $(CVENV)/bin/python -c "import wsframe; assert wsframe.COMPILED, 'not compiled'"
 	cd /tmp && $(CURDIR)/$(CVENV)/bin/wsframe --version
 
@@ -129,6 +131,25 @@ compiled: $(CVENV)/.test
 test-compiled: compiled
 	PYTHONSAFEPATH=1 WSFRAME_EXPECT_COMPILED=1 $(CVENV)/bin/python -m pytest -q \
 		-p no:cacheprovider
+
+# -- wsframe's C masking helper alone (WSFRAME_SPEEDUPS=1, setup.py) ----------------
+# Installed with the pure-Python modules into a folder of its own, used through
+# PYTHONPATH by the dev venv's Python (PYTHONSAFEPATH: not the checkout's wsframe/).
+SPEEDUPS := .build-speedups
+
+# (rm build: setuptools would package what an earlier build left in build/lib.)
+speedups: $(VENV)/.test
+	rm -rf $(SPEEDUPS) build
+	WSFRAME_SPEEDUPS=1 $(PIP) install --no-deps --target $(SPEEDUPS) .
+	PYTHONPATH=$(SPEEDUPS) PYTHONSAFEPATH=1 $(BIN)/python -c "from wsframe import COMPILED, \
+		masking; assert masking.ACCELERATOR == 'wsframe._speedups (C)' and not COMPILED"
+	rm -rf build
+
+# The receive path's suites against it: the pure-Python modules on the C helper.
+test-speedups: speedups
+	PYTHONPATH=$(SPEEDUPS) PYTHONSAFEPATH=1 WSFRAME_EXPECT_SPEEDUPS=1 $(BIN)/python -m pytest \
+		-q -p no:cacheprovider $(CODEC_TESTS) tests/test_decoder.py tests/test_memory.py \
+		tests/test_build.py tests/test_properties.py tests/test_differential.py
 
 # -- uvicorn on wsframe (integrations/uvicorn) -------------------------------------------
 UVENV  := .venv-uvicorn
@@ -160,7 +181,7 @@ test-matrix: $(NODE_WS)
 	./.ci/test-matrix.sh $(MATRIX)
 
 clean:
-	rm -rf $(VENV) $(CVENV) $(UVENV) .venv-3.* .hypothesis .mypy_cache .ruff_cache \
+	rm -rf $(VENV) $(CVENV) $(UVENV) $(SPEEDUPS) .venv-3.* .hypothesis .mypy_cache .ruff_cache \
 		.pytest_cache reports build
 
 # -- Autobahn|Testsuite (needs Python 2.7, found through pyenv) ------------------

@@ -1,11 +1,15 @@
-"""Optional compiled build: ``WSFRAME_MYPYC=1 pip install .`` (or ``make compiled``).
+"""Optional native builds; without either variable the package is pure Python.
 
-mypyc compiles the hot modules (the receive path, masking, UTF-8) from the
-same, unchanged source into C extensions, and the small C helper
-wsframe/_speedups.c (payload masking, which mypyc cannot make fast: see
-masking.py) is built beside them. Without WSFRAME_MYPYC, or if mypyc is
-missing or fails, the package installs as pure Python, exactly as without
-this file. Everything else about the package is in pyproject.toml.
+* ``WSFRAME_MYPYC=1 pip install .`` (``make compiled``): mypyc compiles the
+  hot modules (the receive path, masking, UTF-8) from the same, unchanged
+  source into C extensions, and the small C helper wsframe/_speedups.c
+  (payload masking, which mypyc cannot make fast: see masking.py) is built
+  beside them. If mypyc is missing or fails, the package installs as pure
+  Python.
+* ``WSFRAME_SPEEDUPS=1 pip install .`` (``make speedups``): the C helper
+  alone, beside the pure-Python modules: wsframe's own masking accelerator.
+
+Everything else about the package is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -29,10 +33,17 @@ COMPILED = [
 ]
 
 
+SPEEDUPS = Extension("wsframe._speedups", ["wsframe/_speedups.c"])
+
+
+def _asked(variable: str) -> bool:
+    return os.environ.get(variable, "") not in ("", "0")
+
+
 def compiled_extensions() -> list[object]:
-    """mypyc's extension modules, or [] for the pure-Python build."""
-    if os.environ.get("WSFRAME_MYPYC", "") in ("", "0"):
-        return []
+    """The extension modules asked for, or [] for the pure-Python build."""
+    if not _asked("WSFRAME_MYPYC"):
+        return [SPEEDUPS] if _asked("WSFRAME_SPEEDUPS") else []
     try:
         from mypyc.build import mypycify  # noqa: PLC0415 (only for the compiled build)
     except ImportError:
@@ -45,7 +56,7 @@ def compiled_extensions() -> list[object]:
         print(f"mypyc could not compile wsframe ({exc}): building pure Python",
               file=sys.stderr)
         return []
-    return [*modules, Extension("wsframe._speedups", ["wsframe/_speedups.c"])]
+    return [*modules, SPEEDUPS]
 
 
 setup(ext_modules=compiled_extensions())

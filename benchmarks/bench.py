@@ -10,10 +10,12 @@ neighbour on this shared machine slows everyone alike. Ratios are taken
 within this run only.
 
 This process measures wsframe in pure Python (it sets WSFRAME_NO_ACCEL=1
-before importing wsframe); when an accelerator (numpy, wsaccel) is installed
-it runs itself again in a child process without that variable, for the
-"with the accelerator" rows. websockets' sans-I/O `Protocol` (its C
-speedups loaded, as installed from PyPI) is the anchor.
+before importing wsframe); it runs itself again in child processes without
+that variable for the "with the accelerator" rows: once on wsframe's own C
+masking helper (`make speedups`, the rows the targets are checked on), once
+with the third-party accelerators (numpy, wsaccel) when installed; and in
+the compiled build's venv (`make compiled`). websockets' sans-I/O `Protocol`
+(its C speedups loaded, as installed from PyPI) is the anchor.
 
 The "masking ceiling" at a size is what one call of wsframe's pure-Python
 `apply_mask_python` on one buffer of that size achieves, measured in the same
@@ -461,6 +463,7 @@ def compiled_rows(rounds: int, scale: int) -> None:
 
 
 COMPILED_PYTHON = Path(__file__).resolve().parent.parent / ".venv-compiled" / "bin" / "python"
+SPEEDUPS = Path(__file__).resolve().parent.parent / ".build-speedups"    # make speedups
 
 
 def main() -> int:
@@ -609,18 +612,34 @@ def main() -> int:
     targets.at_most("deflate, corpus wire bytes vs websockets' default",
                     ratios["wsframe (defaults)"][0] / ratios["websockets (defaults)"][0], 1.0)
 
-    accel = subprocess.run(
-        [sys.executable, __file__, "--accelerated", "--rounds", str(rounds)]
-        + (["--quick"] if quick else []), capture_output=True, text=True, check=True,
-        env={k: v for k, v in os.environ.items() if k != "WSFRAME_NO_ACCEL"})
-    found = json.loads(accel.stdout)
-    if found["accelerator"] is None:
-        print("\n7. With an accelerator: none installed (pip install numpy wsaccel)")
+    # 7. The accelerators, each in a child process of this run: wsframe's own C
+    # helper beside the pure-Python modules (`make speedups`), on which the
+    # accelerated targets are checked (it measured fastest at every size), then
+    # the third-party ones (numpy, wsaccel) as found in this venv.
+    children: list[tuple[str, dict[str, str]]] = []
+    if SPEEDUPS.exists():
+        children.append(("speedups", {"PYTHONPATH": str(SPEEDUPS), "PYTHONSAFEPATH": "1"}))
     else:
-        print(f"\n7. With the accelerator ({found['accelerator']}), measured in a child "
-              "process in this run")
+        print("\n7. wsframe's C masking helper: not built here (make speedups)")
+    children.append(("third-party", {}))
+    for which, extra in children:
+        accel = subprocess.run(
+            [sys.executable, __file__, "--accelerated", "--rounds", str(rounds)]
+            + (["--quick"] if quick else []), capture_output=True, text=True, check=True,
+            env={**{k: v for k, v in os.environ.items() if k != "WSFRAME_NO_ACCEL"}, **extra})
+        found = json.loads(accel.stdout)
+        if found["accelerator"] is None:
+            print("\n7. Third-party accelerators: none installed (pip install numpy wsaccel)")
+            continue
+        label = ("wsframe's C helper beside the pure-Python modules, make speedups"
+                 if which == "speedups" else "third-party, not checked against targets")
+        print(f"\n7. With the accelerator {found['accelerator']} ({label}), measured in a "
+              "child process in this run")
         print_large(found["large"], None, scale)
         print_writers(found["write"], None)
+        if which != "speedups":
+            continue
+        assert found["accelerator"] == "wsframe._speedups (C)", found["accelerator"]
         for read in READ_SIZES[1:]:
             rates = found["large"][f"binary {read}"]
             targets.at_least(f"accelerated: binary, reads of {read:,} B, vs websockets",

@@ -1,6 +1,7 @@
 /*
- * wsframe._speedups: payload masking (RFC 6455 section 5.3) in C, for the
- * optional compiled build only (setup.py builds it with WSFRAME_MYPYC=1).
+ * wsframe._speedups: payload masking (RFC 6455 section 5.3) in C. Optional:
+ * setup.py builds it only when asked (WSFRAME_SPEEDUPS=1, or WSFRAME_MYPYC=1
+ * with the compiled modules); without it everything runs in Python.
  *
  * Why it exists: the pure-Python methods (integer XOR, translate lanes, see
  * masking.py) and the optional accelerators cost about a microsecond per

@@ -79,8 +79,8 @@ _CLOSED: Final = 2
 # Pieces up to this size are unmasked by masking.mask_small (no dispatch on size).
 _SMALL_PIECE: Final = 1024
 # Small frames are unmasked by integer XOR written inline (a call per frame
-# costs ~5% in pure Python), unless the C helper of the compiled build does
-# the masking: one call to it is cheaper than the integer XOR.
+# costs ~5% in pure Python), unless wsframe's C helper (masking.py) does the
+# masking: one call to it is cheaper than the integer XOR.
 _INLINE_XOR: Final = mask_small is mask_int
 
 _T = TypeVar("_T")

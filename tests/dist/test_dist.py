@@ -67,8 +67,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     tmp = tmp_path_factory.mktemp("dist")
     source = tmp / "source"          # a copy, so that building leaves no trace here
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".venv*", ".git", "build", "dist", "*.egg-info", ".tools", "reports", "__pycache__",
-        ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "node_modules"))
+        ".venv*", ".build-speedups", ".git", "build", "dist", "*.egg-info", ".tools", "reports",
+        "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+        "node_modules"))
     out = tmp / "out"
     run(sys.executable, "-m", "build", "--outdir", out, source)
     wheel = next(out.glob("wsframe-*-py3-none-any.whl"))
