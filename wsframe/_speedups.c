@@ -14,8 +14,8 @@
  * tests/test_masking.py checks every entry point against the RFC's definition
  * at every size and offset. The three functions mirror masking.py's:
  *
- *   apply_mask(data, key, start=0, stop=None) -> bytes   (positional arguments only)
- *   unmask_buffer(buffer, key) -> bytes
+ *   apply_mask(data, key, start=0, stop=None) -> bytes   (positional arguments only;
+ *                                                          also masking.unmask_buffer)
  *   mask_frame(prefix, payload, key) -> bytes
  *   unmask_append(buffer, data, key, reserve) -> bool
  *
@@ -99,6 +99,21 @@ get_key(PyObject *obj, Py_buffer *key)
     return 0;
 }
 
+/* The payload's buffer and the key's, both or neither (on failure, -1 and
+ * nothing held). */
+static int
+get_data_and_key(PyObject *data_obj, PyObject *key_obj, Py_buffer *data, Py_buffer *key)
+{
+    if (PyObject_GetBuffer(data_obj, data, PyBUF_SIMPLE) < 0) {
+        return -1;
+    }
+    if (get_key(key_obj, key) < 0) {
+        PyBuffer_Release(data);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 masked(const unsigned char *prefix, Py_ssize_t prefix_len,
        const unsigned char *src, Py_ssize_t n, const unsigned char *key)
@@ -136,11 +151,7 @@ apply_mask(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             return NULL;
         }
     }
-    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    if (get_key(args[1], &key) < 0) {
-        PyBuffer_Release(&data);
+    if (get_data_and_key(args[0], args[1], &data, &key) < 0) {
         return NULL;
     }
     if (stop_obj == Py_None) {
@@ -164,32 +175,6 @@ done:
     return result;
 }
 
-PyDoc_STRVAR(unmask_buffer_doc,
-"unmask_buffer(buffer, key) -> bytes\n\n"
-"A whole buffered payload, unmasked, as bytes (the buffer is left as it was).");
-
-static PyObject *
-unmask_buffer(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_buffer data, key;
-    PyObject *result;
-
-    if (check_count("unmask_buffer", nargs, 2, 2) < 0) {
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[0], &data, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    if (get_key(args[1], &key) < 0) {
-        PyBuffer_Release(&data);
-        return NULL;
-    }
-    result = masked(NULL, 0, data.buf, data.len, key.buf);
-    PyBuffer_Release(&key);
-    PyBuffer_Release(&data);
-    return result;
-}
-
 PyDoc_STRVAR(mask_frame_doc,
 "mask_frame(prefix, payload, key) -> bytes\n\n"
 "prefix followed by payload masked with key: a frame, written in one pass.");
@@ -206,12 +191,7 @@ mask_frame(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (PyObject_GetBuffer(args[0], &prefix, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
-    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&prefix);
-        return NULL;
-    }
-    if (get_key(args[2], &key) < 0) {
-        PyBuffer_Release(&data);
+    if (get_data_and_key(args[1], args[2], &data, &key) < 0) {
         PyBuffer_Release(&prefix);
         return NULL;
     }
@@ -250,11 +230,7 @@ unmask_append(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                      Py_TYPE(buffer_obj)->tp_name);
         return NULL;
     }
-    if (PyObject_GetBuffer(args[1], &data, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    if (get_key(args[2], &key) < 0) {
-        PyBuffer_Release(&data);
+    if (get_data_and_key(args[1], args[2], &data, &key) < 0) {
         return NULL;
     }
     buffer = (PyByteArrayObject *)buffer_obj;
@@ -303,8 +279,6 @@ error:
 
 static PyMethodDef methods[] = {
     {"apply_mask", (PyCFunction)(void (*)(void))apply_mask, METH_FASTCALL, apply_mask_doc},
-    {"unmask_buffer", (PyCFunction)(void (*)(void))unmask_buffer, METH_FASTCALL,
-     unmask_buffer_doc},
     {"mask_frame", (PyCFunction)(void (*)(void))mask_frame, METH_FASTCALL, mask_frame_doc},
     {"unmask_append", (PyCFunction)(void (*)(void))unmask_append, METH_FASTCALL,
      unmask_append_doc},

@@ -169,7 +169,9 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append]:
         return pure
     speedups: Any = _optional("wsframe._speedups")
     if speedups is not None:    # the compiled build's C loop: fastest at every size
-        return ("wsframe._speedups (C)", speedups.apply_mask, speedups.unmask_buffer,
+        # (Unmasking a buffered payload is apply_mask on the buffer: the
+        # helper writes into a new bytes object either way.)
+        return ("wsframe._speedups (C)", speedups.apply_mask, speedups.apply_mask,
                 speedups.mask_frame, speedups.apply_mask, speedups.unmask_append)
     numpy: Any = _optional("numpy")
     xormask: Any = _optional("wsaccel.xormask")
