@@ -4,7 +4,10 @@ at every size and offset."""
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -97,3 +100,63 @@ def test_unmask_append_grows_a_message_piece_by_piece(name: str) -> None:
     assert verdicts == [text[a:b].isascii() for a, b in
                         ((0, 1), (1, 6), (6, 1466), (1466, 1473), (1473, 4473), (4473, pos))]
 
+
+
+# Hostile arguments: each entry point of each implementation either gives the
+# RFC's answer or raises TypeError / ValueError / BufferError / OverflowError.
+# In a child process, so that a crash in C fails this test instead of pytest.
+# (Issue 21: the C helper wrote through NULL on an empty bytearray.)
+_HOSTILE = r'''
+import json, sys
+from wsframe import masking
+apply, unmask, frame, append = masking.implementations()[sys.argv[1]]
+K = b"\x01\x02\x03\x04"
+def held():
+    buffer = bytearray(b"abc")
+    return buffer, memoryview(buffer)          # exported: it cannot grow
+aliased = bytearray(b"abcd")
+calls = {
+  "apply": [(b"", K, 0, None), (b"", K, 0, 0), (bytearray(), K, 0, None),
+            (memoryview(b""), K, 0, None), (b"abc", K, -1, None), (b"abc", K, 2, 1),
+            (b"abc", K, 0, 10), (b"abc", K, 2**70, None), (b"abc", K, 0, -2**70),
+            (b"abc", b"", 0, None), (b"abc", b"12345", 0, None), (b"abc", None, 0, None),
+            (None, K, 0, None), (b"abc", K, "0", None), (memoryview(b"abcdefgh")[::2], K, 0, None),
+            ("text", K, 0, None), (aliased, aliased, 0, None)],
+  "unmask": [(bytearray(), K), (bytearray(b"ab"), b"123"), (b"abc", K), (None, K),
+             (bytearray(b"ab"), None), (aliased, aliased)],
+  "frame": [(b"", b"", K), (b"", b"", b""), (None, b"", K), (b"x", b"", None),
+            (b"x", memoryview(b"abcdefgh")[::2], K), (b"x", "text", K)],
+  "append": [(bytearray(), b"", K, 0), (bytearray(), b"", K, -5), (bytearray(), b"ab", K, -1),
+             (bytearray(), b"ab", K, 0), (bytearray(), b"ab", K, 2**70),
+             (bytearray(), b"ab", K, -2**70),
+             (b"", b"ab", K, 1), (aliased, aliased, K, 10), (bytearray(), b"ab", b"", 1),
+             (bytearray(), None, K, 1), (bytearray(), b"ab", K, "1"), (bytearray(), b"", b"", 0),
+             (held()[0], b"ab", K, 100000), (bytearray(), b"ab", K, None)],
+}
+functions = {"apply": apply, "unmask": unmask, "frame": frame, "append": append}
+outcomes = []
+for name, argument_lists in calls.items():
+    for args in argument_lists:
+        try:
+            result = functions[name](*args)
+        except (TypeError, ValueError, BufferError, OverflowError) as exc:
+            outcomes.append([name, type(exc).__name__])
+        else:
+            outcomes.append([name, "ok", result.hex() if isinstance(result, bytes) else result])
+print(json.dumps(outcomes))
+'''
+
+
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
+def test_hostile_arguments_raise_and_never_crash(name: str) -> None:
+    child = subprocess.run([sys.executable, "-c", _HOSTILE, name], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert child.returncode == 0, child.stderr
+    outcomes = json.loads(child.stdout)
+    assert len(outcomes) == 43
+    ok = [outcome for outcome in outcomes if outcome[1] == "ok"]
+    # What succeeds is the RFC's answer: empty input gives empty output, a
+    # slice within the data is masked, an empty piece is "all ASCII".
+    assert ["apply", "ok", ""] in ok and ["frame", "ok", ""] in ok
+    appended = [outcome for outcome in ok if outcome[0] == "append"]
+    assert appended and all(outcome[2] is True for outcome in appended)

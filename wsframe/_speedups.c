@@ -233,6 +233,13 @@ unmask_append(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (get_data_and_key(args[1], args[2], &data, &key) < 0) {
         return NULL;
     }
+    if (data.len == 0) {
+        /* Nothing to append (and an empty bytearray may have no memory at
+         * all: the NUL below would be written through NULL). */
+        PyBuffer_Release(&key);
+        PyBuffer_Release(&data);
+        Py_RETURN_TRUE;
+    }
     buffer = (PyByteArrayObject *)buffer_obj;
     size = Py_SIZE(buffer);
     if (reserve < data.len) {
