@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from splitting import SPLIT_MODES, chunks, run
 
 from wsframe import (
+    BinaryChunk,
     BinaryMessage,
     MessageReader,
     MessageWriter,
@@ -137,6 +138,65 @@ def test_bytes_after_the_end_of_the_stream_are_1007(wire: str) -> None:
                                   "c107f348cdc9c90700"])    # without the padding octet
 def test_a_bfinal_message_with_or_without_its_padding_octet(wire: str) -> None:
     assert the_same(bytes.fromhex(wire), client_reader) == ([TextMessage("Hello")], None)
+
+
+def test_bytes_after_a_bfinal_block_give_the_same_chunks_and_error_in_stream_mode() -> None:
+    # Found by a probe (issue 21): fed whole, the inflated 0x00 was lost and
+    # the error counted 4 bytes; fed byte by byte it came out and counted 1.
+    wire = bytes.fromhex("c20763000001020304")
+    events, error = the_same(wire, lambda: client_reader(stream=True))
+    assert events == [BinaryChunk(b"\x00", False)]
+    assert error == (1007, "INVALID_COMPRESSED_DATA", 0)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_message_that_stops_inside_a_stored_block_is_1007_not_zlib_error(stream: bool) -> None:
+    # Found by a probe (issue 21): message 1 declares a 13-byte stored block
+    # and carries 8 bytes; the 00 00 ff ff put back fill it to 12, and message
+    # 2 would start inside it. zlib.error escaped from the window read-back.
+    wire = bytes.fromhex("c20d000d00f2ff7878787878787878c20879cb48cdc9c90700")
+    for events, error in every_split(wire, lambda: client_reader(stream=stream)):
+        assert error == (1007, "INVALID_COMPRESSED_DATA", 0)
+        # Streamed, the block's bytes come out as they arrive (chunks follow
+        # the reads); whole, the message is refused before it is delivered.
+        assert b"".join(e.data for e in events if isinstance(e, BinaryChunk)) == (
+            b"x" * 8 + b"\x00\x00\xff\xff" if stream else b"")
+        assert all(isinstance(e, BinaryChunk) and not e.final for e in events)
+
+
+@pytest.mark.parametrize("tail", ["", "0000ff"])
+def test_a_message_cut_inside_a_huffman_block_is_1007(tail: str) -> None:
+    # A partial flush leaves the inflater at a block boundary but off a byte
+    # boundary: the 00 00 ff ff put back are read as a block header and then
+    # a stored block cut short (or, with more bytes, wrong codes).
+    body = zlib.compressobj(6, zlib.DEFLATED, -15)
+    payload = body.compress(b"Hello" * 20) + body.flush(zlib.Z_PARTIAL_FLUSH)
+    payload += bytes.fromhex(tail)
+    wire = build_frame(Opcode.BINARY, payload, rsv1=True)
+    events, error = the_same(wire, client_reader)
+    assert events == [] and error == (1007, "INVALID_COMPRESSED_DATA", 0)
+
+
+def test_a_partial_flush_padded_into_an_empty_stored_block_is_valid() -> None:
+    # One 0x00 more, and the 00 00 ff ff complete an empty stored block: the
+    # message ends at a block boundary as RFC 7692 7.2.1 asks, and is read.
+    body = zlib.compressobj(6, zlib.DEFLATED, -15)
+    payload = body.compress(b"Hello" * 20) + body.flush(zlib.Z_PARTIAL_FLUSH) + b"\x00"
+    wire = build_frame(Opcode.BINARY, payload, rsv1=True)
+    assert the_same(wire, client_reader) == ([BinaryMessage(b"Hello" * 20)], None)
+
+
+def test_every_valid_message_ends_at_a_block_boundary() -> None:
+    # The check costs nothing on what senders produce: sync-flushed messages
+    # at every level and size, with and without context takeover.
+    rng = random.Random(7)
+    for takeover in (True, False):
+        params = DeflateParams(server_no_context_takeover=not takeover)
+        writer = MessageWriter(Role.SERVER, extensions=[PerMessageDeflate(Role.SERVER, params)])
+        reader = MessageReader(Role.CLIENT, extensions=[PerMessageDeflate(Role.CLIENT, params)])
+        for size in (0, 1, 5, 200, 5000, 70000):
+            body = bytes(rng.choice(b"abc ") for _ in range(size))
+            assert list(reader.feed(writer.binary(body))) == [BinaryMessage(body)]
 
 
 # 4. An empty payload with RSV1 is not DEFLATE data (the smallest is 0x00).
@@ -278,5 +338,5 @@ def test_empty_compressed_message_round_trip() -> None:
 def test_the_error_is_a_protocol_error_with_the_frame_offset() -> None:
     reader = client_reader()
     with pytest.raises(ProtocolError) as info:
-        list(reader.feed(bytes.fromhex("c105f248cdc9c9c109f348cdc9c90700fffe")))
-    assert info.value.offset == 7
+        list(reader.feed(bytes.fromhex("c107f248cdc9c90700c109f348cdc9c90700fffe")))
+    assert info.value.offset == 9

@@ -301,6 +301,27 @@ def _inflated_before_error(backup: zlib._Decompress, data: bytes, max_length: in
     return backup.decompress(data[:low], max_length)
 
 
+# An empty final block with fixed Huffman codes: BFINAL 1, BTYPE 01, then
+# the end-of-block code (RFC 1951 3.2.6), padded with zeros to two bytes.
+_EMPTY_FINAL_BLOCK = b"\x03\x00"
+
+
+def _at_block_boundary(decompressor: zlib._Decompress) -> bool:
+    """Whether the inflater stands between two DEFLATE blocks, on a byte boundary.
+
+    zlib does not tell; a copy is asked instead: between blocks, an empty
+    final block ends the stream with no output and nothing left over. Inside
+    a stored block the probe would come out as data; inside a Huffman block
+    it would be read as codes, giving output, an error or no end.
+    """
+    probe = decompressor.copy()
+    try:
+        out = probe.decompress(_EMPTY_FINAL_BLOCK)
+    except zlib.error:
+        return False
+    return not out and probe.eof and not probe.unused_data
+
+
 class _BitWriter:
     """Bits into bytes, least significant bit first (RFC 1951 3.1.1)."""
 
@@ -394,7 +415,7 @@ class _Inflate:
             raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
                                 "empty payload with RSV1: not DEFLATE data")
         if self._ended:
-            self._after_end(data + _TAIL if final else data, final)
+            self._after_end(data + _TAIL if final else data, final, b"")
             out = b""
         else:
             decompressor = extension._receiving()
@@ -418,7 +439,16 @@ class _Inflate:
                 # The sender ended its DEFLATE stream with a BFINAL block
                 # (RFC 7692 7.2.3.4): what follows must be padding.
                 self._ended = True
-                self._after_end(decompressor.unused_data, final)
+                self._after_end(decompressor.unused_data, final, out)
+            elif final and not _at_block_boundary(decompressor):
+                # RFC 7692 7.2.1: a message's data, once the receiver has put
+                # back 00 00 ff ff, ends with an empty stored block, so the
+                # inflater stands between two blocks. Anything else (a block
+                # cut short) would run on into the next message.
+                raise TransformError(Violation.INVALID_COMPRESSED_DATA,
+                                     "the message's DEFLATE data stops inside a block "
+                                     "(RFC 7692 7.2.1: it must end with an empty stored "
+                                     "block)", out)
         if final:
             extension._received_message(self)
         return out
@@ -431,7 +461,7 @@ class _Inflate:
         if len(tail) > 2 * size:            # trimmed in large steps: amortised O(1)
             del tail[:-size]
 
-    def _after_end(self, extra: bytes, final: bool) -> None:
+    def _after_end(self, extra: bytes, final: bool, out: bytes) -> None:
         """Check the bytes after the end of the DEFLATE stream.
 
         RFC 7692 7.2.3.4: a sender that ends a message with a BFINAL block
@@ -439,13 +469,16 @@ class _Inflate:
         forms an empty stored block. So the sender's bytes after the end may
         be nothing or that octet (plus our own four); anything else is not
         part of this message's DEFLATE data, and is refused, never dropped.
+        ``out`` is what this piece inflated to before the end: it is handed
+        on with the error, and the error's text names no count, so that the
+        events and the error are the same however the frame was split.
         """
         trailing = self._trailing + extra
         sent = trailing[:-4] if final else trailing
         if sent not in (b"", b"\x00"):
-            raise ProtocolError(Violation.INVALID_COMPRESSED_DATA,
-                                f"{len(sent)} bytes after the end of the DEFLATE stream "
-                                "(a BFINAL block)")
+            raise TransformError(Violation.INVALID_COMPRESSED_DATA,
+                                 "bytes other than one 0x00 octet after the end of the "
+                                 "DEFLATE stream (a BFINAL block; RFC 7692 7.2.3.4)", out)
         self._trailing = trailing
 
     def window(self) -> bytes:
