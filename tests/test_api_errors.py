@@ -13,6 +13,7 @@ import pytest
 
 from wsframe import (
     CloseReceived,
+    Connection,
     FrameParser,
     MessageReader,
     MessageWriter,
@@ -20,7 +21,26 @@ from wsframe import (
     build_close,
     parse_close_payload,
 )
-from wsframe.extensions.permessage_deflate import DeflateParams, PerMessageDeflate, accept_offer
+from wsframe.extensions.permessage_deflate import (
+    DeflateParams,
+    PerMessageDeflate,
+    accept_offer,
+    offer,
+)
+from wsframe.handshake import (
+    accept_key,
+    check_request,
+    check_response,
+    choose_subprotocol,
+    client_request,
+    offered_subprotocols,
+    parse_head,
+    rejection,
+    server_response,
+)
+
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+RESPONSE = parse_head(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
 
 CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("feed(None)", lambda: FrameParser(Role.SERVER).feed(None),  # type: ignore[arg-type]
@@ -85,6 +105,55 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("PerMessageDeflate(params=dict)",
      lambda: PerMessageDeflate(Role.SERVER, {"server_max_window_bits": 10}),  # type: ignore[arg-type]
      TypeError, r"^params must be DeflateParams or None"),
+    # Found by a probe of issue 21: each was an AttributeError, a
+    # UnicodeEncodeError, an injected header or a request the parser refuses.
+    ("Connection(extensions=None)", lambda: Connection(Role.SERVER, extensions=None),  # type: ignore[arg-type]
+     TypeError, r"^extensions must be an iterable of negotiated extensions"),
+    ("offer('x')", lambda: offer("x"),  # type: ignore[arg-type]
+     TypeError, r"^params must be the DeflateParams to offer, or None, not 'x'$"),
+    ("offer(window 99)", lambda: offer(DeflateParams(server_max_window_bits=99)),
+     ValueError, r"^params.server_max_window_bits must be 8 to 15"),
+    ("offer(window '9; x')", lambda: offer(DeflateParams(client_max_window_bits="9; x")),  # type: ignore[arg-type]
+     TypeError, r"^params.client_max_window_bits must be an int"),
+    ("check_request('x')", lambda: check_request("x"),  # type: ignore[arg-type]
+     TypeError, r"^head must be a Head \(from HeadReader.feed or parse_head\), not str$"),
+    ("check_response('x')", lambda: check_response("x", KEY),  # type: ignore[arg-type]
+     TypeError, r"^head must be a Head"),
+    ("offered_subprotocols(None)", lambda: offered_subprotocols(None),  # type: ignore[arg-type]
+     TypeError, r"^head must be a Head"),
+    ("choose_subprotocol('x')", lambda: choose_subprotocol("x", ["chat"]),  # type: ignore[arg-type]
+     TypeError, r"^head must be a Head"),
+    ("accept_key(non-ASCII)", lambda: accept_key("kéy"),
+     ValueError, r"^key must be printable ASCII \(a base64 string, RFC 6455 4.1\), not 'kéy'$"),
+    ("accept_key(None)", lambda: accept_key(None),  # type: ignore[arg-type]
+     TypeError, r"^key must be the Sec-WebSocket-Key value as str, not NoneType$"),
+    ("server_response(non-ASCII key)", lambda: server_response("ключ"),
+     ValueError, r"^key must be printable ASCII"),
+    ("check_response(non-ASCII key)", lambda: check_response(RESPONSE, "ключ"),
+     ValueError, r"^key must be printable ASCII"),   # a HandshakeError (a ValueError)
+    ("client_request(key injection)",
+     lambda: client_request("h", key="k\r\nX-Injected: 1"),
+     ValueError, r"^key must be base64 of 16 bytes \(RFC 6455 4.1\), or None"),
+    ("client_request(key=b'...')", lambda: client_request("h", key=KEY.encode()),  # type: ignore[arg-type]
+     TypeError, r"^key must be a str or None, not bytes$"),
+    ("client_request(path='')", lambda: client_request("h", ""),
+     ValueError, r"^path must start with '/' \(RFC 6455 3: the resource name\), not ''$"),
+    ("client_request(path TAB)", lambda: client_request("h", "/a\tb"),
+     ValueError, r"^path must be ASCII without spaces or control characters"),
+    ("client_request(host TAB)", lambda: client_request("a\tb"),
+     ValueError, r"^host must be ASCII without spaces or control characters"),
+    ("client_request(host non-ASCII)", lambda: client_request("bücher.example"),
+     ValueError, r"^host must be ASCII .*IDNA-encode it first"),
+    ("client_request(host None)", lambda: client_request(None),  # type: ignore[arg-type]
+     TypeError, r"^host must be a str, not NoneType$"),
+    ("client_request(origin non-Latin-1)", lambda: client_request("h", origin="http://ключ"),
+     ValueError, r"^origin: the value of Origin has a character that HTTP cannot carry"),
+    ("rejection(two Content-Length)",
+     lambda: rejection(400, headers=[("Content-Length", "0")], body=b"no"),
+     ValueError, r"^headers: Content-Length is set by rejection from body"),
+    ("rejection(Transfer-Encoding)",
+     lambda: rejection(400, headers=[(b"transfer-encoding", b"chunked")], body=b"no"),
+     ValueError, r"^headers: transfer-encoding is set by rejection from body"),
 ]
 
 

@@ -172,3 +172,65 @@ def test_data_to_send_in_the_middle_of_the_loop_holds_what_was_reached() -> None
     server.send_text("echo")
     assert next(events) == CloseReceived(1001, "")
     assert server.data_to_send() == build_frame(Opcode.TEXT, b"echo") + build_close(1001)
+
+
+# -- found by a probe of issue 21 ---------------------------------------------------
+
+def test_an_iterator_from_an_earlier_feed_never_yields_a_later_feeds_events() -> None:
+    server = Connection(Role.SERVER)
+    stale = server.feed(build_frame(Opcode.TEXT, b"one", mask=KEY))
+    fresh = server.feed(build_frame(Opcode.TEXT, b"two", mask=KEY))
+    assert list(stale) == []
+    assert list(fresh) == [TextMessage("two")]
+
+
+def test_fail_after_a_clean_close_changes_nothing() -> None:
+    server = Connection(Role.SERVER)
+    server.close(1000)
+    list(server.feed(build_close(1000, mask=KEY)))
+    assert server.state is State.CLOSED
+    server.data_to_send()
+    server.fail(ProtocolError.__new__(ProtocolError))  # any ProtocolError
+    assert server.failure is None and server.close_code == 1000
+    assert server.data_to_send() == b""
+
+
+def test_a_broken_deflate_stream_fails_the_connection_with_1007() -> None:
+    # The 25-byte stream of issue 21: message 2 would start inside message
+    # 1's stored block; zlib.error escaped Connection.feed.
+    from wsframe.extensions import PerMessageDeflate
+    client = Connection(Role.CLIENT, extensions=[PerMessageDeflate(Role.CLIENT)],
+                        mask_source=lambda n: KEY)
+    wire = bytes.fromhex("c20d000d00f2ff7878787878787878c20879cb48cdc9c90700")
+    with pytest.raises(ProtocolError) as info:
+        list(client.feed(wire))
+    assert info.value.code == 1007 and client.state is State.CLOSED
+    reply = MessageReader(Role.SERVER).feed(client.data_to_send())
+    assert list(reply) == [CloseReceived(1007, info.value.reason)]
+
+
+def test_a_subclass_of_bytes_is_read_like_bytes() -> None:
+    class Received(bytes):
+        pass
+
+    wire = build_frame(Opcode.TEXT, b"hello", mask=KEY)
+    for pieces in ([wire], [wire[:3], wire[3:]], [wire[:1], wire[1:8], wire[8:]]):
+        reader = MessageReader(Role.SERVER)
+        events = [e for piece in pieces for e in reader.feed(Received(piece))]
+        assert events == [TextMessage("hello")]
+
+
+def test_a_terminal_reader_raises_the_same_error_without_growing() -> None:
+    import tracemalloc
+    reader = MessageReader(Role.SERVER)
+    with pytest.raises(ProtocolError) as first:
+        list(reader.feed(b"\x83\x80abcd"))
+    tracemalloc.start()
+    for _ in range(1000):
+        try:
+            reader.feed(b"x")
+        except ProtocolError as again:
+            assert again is first.value
+    held, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert held < 10_000        # each raise added to one traceback: 350 KB

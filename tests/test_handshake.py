@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from wsframe.handshake import (
@@ -150,3 +152,81 @@ def test_version_is_checked_before_the_key_and_keys_have_their_own_messages() ->
 def test_request_targets_with_control_bytes_are_refused(target: bytes) -> None:
     with pytest.raises(HandshakeError, match="malformed HTTP start line"):
         parse_head(GOOD.replace(b"/chat", target))
+
+
+# -- found by a probe of issue 21: each was accepted, or answered wrongly --------
+
+@pytest.mark.parametrize(("replace", "message"), [
+    ((b"Host: server.example.com\r\n", b"Host: a\r\nHost: b\r\n"),
+     "2 Host headers; exactly one is allowed (RFC 9112 3.2)"),
+    ((b"HTTP/1.1\r\n", b"HTTP/1.1 junk\r\n"), "malformed HTTP start line"),
+    ((b"HTTP/1.1\r\n", b"HTTP/1.\r\n"), "malformed HTTP start line"),
+    ((b"HTTP/1.1\r\n", b"HTTP/1.10\r\n"), "malformed HTTP start line"),
+    ((b"HTTP/1.1\r\n", b"HTTP/2.0\r\n"), "HTTP/1.1 or later is required, not 'HTTP/2.0'"),
+    ((b"HTTP/1.1\r\n", b"HTTP/1.0\r\n"), "HTTP/1.1 or later is required, not 'HTTP/1.0'"),
+])
+def test_requests_the_rfcs_refuse_are_400(replace: tuple[bytes, bytes], message: str) -> None:
+    with pytest.raises(HandshakeError) as info:
+        check_request(HeadReader().feed(GOOD.replace(*replace)))  # type: ignore[arg-type]
+    assert info.value.status == 400 and str(info.value).startswith(message)
+
+
+def test_a_later_minor_version_is_accepted() -> None:
+    head = parse_head(GOOD.replace(b"HTTP/1.1\r\n", b"HTTP/1.2\r\n"))
+    assert check_request(head) == RFC_KEY
+
+
+@pytest.mark.parametrize("bad", [b"HTTP/1.1 1011 Odd\r\n\r\n", b"HTTP/1 101 x\r\n\r\n",
+                                 b"HTTP/1.1 10a OK\r\n\r\n"])
+def test_malformed_status_lines_are_refused(bad: bytes) -> None:
+    with pytest.raises(HandshakeError, match="malformed HTTP start line"):
+        parse_head(bad)
+
+
+def test_head_reader_is_terminal_after_its_error_and_holds_nothing() -> None:
+    reader = HeadReader(max_size=64)
+    assert reader.feed(b"GET / HTTP/1.1\r\n") is None
+    with pytest.raises(HandshakeError) as first:
+        reader.feed(b"X-Long: " + b"a" * 100)
+    assert first.value.status == 431
+    chunk = b"b" * 10_000
+    tracemalloc.start()
+    for _ in range(100):        # a peer that goes on sending is not buffered
+        try:
+            reader.feed(chunk)
+        except HandshakeError as again:
+            assert again is first.value
+    held, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert held < 20_000        # was 1 MB: every read appended to the head
+    broken = HeadReader()
+    with pytest.raises(HandshakeError, match="malformed HTTP header line"):
+        broken.feed(b"GET / HTTP/1.1\r\nno colon\r\n\r\n")
+    with pytest.raises(HandshakeError, match="malformed HTTP header line"):
+        broken.feed(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+
+def test_head_reader_keeps_what_follows_a_head_in_the_same_read() -> None:
+    reader = HeadReader(max_size=len(GOOD))
+    frame = b"\x81\x85" + b"k" * 4 + b"x" * 50_000      # far over max_size after the head
+    assert reader.feed(GOOD + frame) is not None
+    assert reader.remainder == frame
+
+
+@pytest.mark.parametrize(("host", "path"), [("h", "/"), ("127.0.0.1:80", "/a?b=c&d=%20"),
+                                            ("[::1]:9", "/~x/y;z"), ("example.com", "//")])
+def test_every_request_client_request_builds_passes_check_request(host: str, path: str) -> None:
+    request, key = client_request(host, path, origin="http://o", subprotocols=["a", "b"],
+                                  extensions="permessage-deflate; client_max_window_bits")
+    head = HeadReader().feed(request)
+    assert head is not None and head.start_line == ("GET", path, "HTTP/1.1")
+    assert check_request(head) == key and head.get("Host") == host
+
+
+def test_a_non_ascii_key_in_a_request_is_refused_and_its_response_cannot_match() -> None:
+    with pytest.raises(HandshakeError, match="base64 of 16 bytes"):
+        check_request(parse_head(GOOD.replace(RFC_KEY.encode(), "ключ".encode())))
+    response = parse_head(server_response(RFC_KEY))
+    # A capture or a proxy hands over whatever key the client sent.
+    with pytest.raises(HandshakeError, match="key must be printable ASCII"):
+        check_response(response, "ключ".encode().decode("latin-1"))

@@ -22,7 +22,7 @@ __all__ = ["Flag", "check_bytes", "check_count", "check_extensions", "check_role
 
 
 def reject(name: str, value: object, allowed: str) -> NoReturn:
-    """Raise the error for ``name=value``: TypeError for a wrong type, else ValueError."""
+    """Raise ValueError for ``name=value``: the right type, a value outside ``allowed``."""
     raise ValueError(f"{name} must be {allowed}, not {value!r}")
 
 
@@ -63,8 +63,8 @@ def check_bytes(name: str, value: object) -> bytes:
     """bytes, bytearray or memoryview, as bytes."""
     if value.__class__ is bytes:
         return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)         # a subclass of bytes too, as plain bytes
     raise TypeError(f"{name} must be bytes, bytearray or memoryview, not "
                     f"{type(value).__name__}")
 

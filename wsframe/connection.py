@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from typing import TYPE_CHECKING, SupportsIndex
 
-from .checks import Flag
+from .checks import Flag, check_extensions
 from .close_codes import CloseCode
 from .errors import ConnectionClosed, ProtocolError
 from .events import CloseReceived, Event, Ping
@@ -69,7 +69,7 @@ class Connection:
         mask_source: as for `MessageWriter`.
     """
 
-    __slots__ = ("_outgoing", "_pending", "_pending_error", "_reader", "_writer",
+    __slots__ = ("_feeds", "_outgoing", "_pending", "_pending_error", "_reader", "_writer",
                  "close_received", "close_sent", "failure", "role", "state")
 
     def __init__(self, role: Role, *,
@@ -78,8 +78,7 @@ class Connection:
                  = FOLLOW_MESSAGE_LIMIT,
                  stream: Flag = False, extensions: Iterable[Extension] = (),
                  mask_source: Callable[[int], bytes] = os.urandom) -> None:
-        extensions = tuple(extensions) if not isinstance(extensions, (str, bytes)) \
-            else extensions
+        extensions = check_extensions(extensions)     # once, for both directions
         self._reader = MessageReader(role, max_message_size=max_message_size,
                                      max_frame_size=max_frame_size, stream=stream,
                                      extensions=extensions)
@@ -97,6 +96,9 @@ class Connection:
         # and the violation after them: see `feed`.
         self._pending: deque[Event] = deque()
         self._pending_error: ProtocolError | None = None
+        # Counts calls to `feed`: an iterator from an earlier call stops, so it
+        # never yields events that a later call parsed.
+        self._feeds = 0
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -116,9 +118,11 @@ class Connection:
           carrying its code queued and the state CLOSED.
 
         Events left unread take effect at the next `feed` (without being
-        delivered). Once CLOSED, received bytes are ignored.
+        delivered), and the iterator of an earlier call stops there. Once
+        CLOSED, received bytes are ignored.
         """
         self._settle()
+        self._feeds += 1
         if self.state is State.CLOSED:
             return iter(())
         events: list[Event] = []
@@ -128,16 +132,16 @@ class Connection:
         except ProtocolError as exc:
             self._pending_error = exc
         self._pending.extend(events)
-        return self._play()
+        return self._play(self._feeds)
 
-    def _play(self) -> Iterator[Event]:
+    def _play(self, feed: int) -> Iterator[Event]:
         pending = self._pending
-        while pending:
+        while pending and feed == self._feeds:
             event = pending.popleft()
             self._take_effect(event)
             yield event
         error = self._pending_error
-        if error is not None:
+        if error is not None and feed == self._feeds:
             self._pending_error = None
             self.fail(error)
             raise error
@@ -216,12 +220,15 @@ class Connection:
     def fail(self, error: ProtocolError) -> None:
         """Fail the connection (RFC 6455 7.1.7): queue the Close frame carrying
         ``error``'s code and reason (unless one was sent), then stop: the state
-        is CLOSED, received bytes are ignored, nothing more can be sent."""
+        is CLOSED, received bytes are ignored, nothing more can be sent.
+        Once CLOSED already (after the closing handshake or an earlier
+        failure), it does nothing: `failure` stays as it was."""
         if not isinstance(error, ProtocolError):
             raise TypeError(f"error must be a ProtocolError, not {error!r}")
-        if self.failure is None:
-            self.failure = error
-        if self.close_sent is None and self.state is not State.CLOSED:
+        if self.state is State.CLOSED:
+            return          # closed cleanly or failed already: nothing to fail
+        self.failure = error
+        if self.close_sent is None:
             self._outgoing.append(self._writer.close(error.code, error.reason))
             self.close_sent = CloseReceived(error.code, error.reason)
         self.state = State.CLOSED

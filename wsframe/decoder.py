@@ -232,7 +232,7 @@ class FrameDecoder(Generic[_T]):
             self._need = need - len(data)
             return iter(pieces) if pieces else _NOTHING  # type: ignore[return-value]
         if self._error is not None:
-            raise self._error
+            raise self._error.with_traceback(None)   # not a traceback that grows per call
         out: list[_T] = []
         try:
             self._consume(check_bytes("data", data), out)

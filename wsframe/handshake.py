@@ -113,7 +113,7 @@ class HeadReader:
     waiting for the rest); a malformed one, HandshakeError 400.
     """
 
-    __slots__ = ("_buffer", "max_size", "remainder")
+    __slots__ = ("_buffer", "_error", "max_size", "remainder")
 
     def __init__(self, max_size: int = DEFAULT_MAX_HEAD_SIZE) -> None:
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 4:
@@ -121,27 +121,45 @@ class HeadReader:
         self.max_size = max_size
         self._buffer = bytearray()
         self.remainder = b""
+        self._error: HandshakeError | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> Head | None:
-        """Add received bytes; return the parsed head once it is complete."""
+        """Add received bytes; return the parsed head once it is complete.
+
+        After a HandshakeError the reader is terminal: it holds nothing and
+        every later call raises the same error (the answer is owed once; no
+        more bytes are buffered for a peer that goes on sending).
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, bytearray or memoryview, not "
                             f"{type(data).__name__}")
-        searched = max(0, len(self._buffer) - 3)
-        self._buffer += data
-        end = self._buffer.find(b"\r\n\r\n", searched)
-        size = len(self._buffer) if end < 0 else end + 4
-        if size > self.max_size:
-            raise HandshakeError(f"the HTTP head is larger than {self.max_size} bytes", 431)
-        if end < 0:
-            return None
-        head = bytes(self._buffer[:end + 4])
-        self.remainder = bytes(self._buffer[end + 4:])
+        if self._error is not None:
+            raise self._error.with_traceback(None)   # not a traceback that grows per call
+        buffer = self._buffer
+        searched = max(0, len(buffer) - 3)
+        buffer += data
+        end = buffer.find(b"\r\n\r\n", searched)
+        size = len(buffer) if end < 0 else end + 4
+        try:
+            if size > self.max_size:
+                raise HandshakeError(f"the HTTP head is larger than {self.max_size} bytes",
+                                     431)
+            if end < 0:
+                return None
+            head = parse_head(bytes(buffer[:end + 4]))
+        except HandshakeError as exc:
+            self._error = exc
+            self._buffer = bytearray()
+            raise
+        self.remainder = bytes(buffer[end + 4:])
         self._buffer = bytearray()
-        return parse_head(head)
+        return head
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT; 4: status-code = 3DIGIT.
+_VERSION = re.compile(r"HTTP/[0-9]\.[0-9]\Z")
+_STATUS = re.compile(r"[0-9]{3}\Z")
 
 
 def parse_head(data: bytes) -> Head:
@@ -158,8 +176,12 @@ def parse_head(data: bytes) -> Head:
     lines = text.split("\r\n")
     parts = lines[0].split(" ", 2)
     # RFC 9112 3: method SP request-target SP version; no control bytes.
+    # A response's status line (RFC 9112 4) starts with the version and may
+    # have spaces in its reason; a request line (3) ends with the version.
     if len(parts) != 3 or not all(parts[:2]) or _CONTROL.search(lines[0]) \
-            or " " in parts[1] or "\t" in parts[1]:
+            or " " in parts[1] or "\t" in parts[1] or not (
+                _VERSION.match(parts[0]) and _STATUS.match(parts[1])
+                if parts[0].startswith("HTTP/") else _VERSION.match(parts[2])):
         raise HandshakeError(f"malformed HTTP start line: {lines[0][:80]!r}")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
@@ -227,9 +249,35 @@ def _split_outside_quotes(text: str, separator: str) -> list[str]:
 
 
 def accept_key(key: str) -> str:
-    """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key`` (RFC 6455 4.2.2)."""
+    """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key`` (RFC 6455 4.2.2).
+
+    The key is a base64 string, so printable ASCII: anything else raises
+    ValueError (TypeError if it is not a str).
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"key must be the Sec-WebSocket-Key value as str, not "
+                        f"{type(key).__name__}")
+    if not (key.isascii() and key.isprintable()):
+        raise ValueError(f"key must be printable ASCII (a base64 string, RFC 6455 4.1), "
+                         f"not {key[:40]!r}")
     digest = hashlib.sha1((key + GUID).encode("ascii")).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def _is_key(value: str) -> bool:
+    """Whether ``value`` is base64 of 16 bytes, as a key must be (RFC 6455 4.1, 4.2.1)."""
+    try:
+        raw = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return False
+    return len(raw) == 16
+
+
+def _check_head(head: object) -> Head:
+    if not isinstance(head, Head):
+        raise TypeError(f"head must be a Head (from HeadReader.feed or parse_head), not "
+                        f"{type(head).__name__}")
+    return head
 
 
 def _tokens(head: Head, name: str) -> list[str]:
@@ -245,13 +293,19 @@ def check_request(head: Head) -> str:
     before the key: a client of another version learns which one to use,
     4.2.2), and exactly one ``Sec-WebSocket-Key`` that is base64 of 16 bytes.
     """
-    method, _target, version = head.start_line
+    method, _target, version = _check_head(head).start_line
     if method != "GET":
         raise HandshakeError(f"the method must be GET, not {method} (RFC 6455 4.2.1)", 405)
-    if not version.startswith("HTTP/1.") or version == "HTTP/1.0":
-        raise HandshakeError(f"HTTP/1.1 or later is required, not {version} (RFC 6455 4.2.1)")
-    if not head.get("Host"):
+    if not _VERSION.match(version) or not "HTTP/1.1" <= version < "HTTP/2":
+        raise HandshakeError(f"HTTP/1.1 or later is required, not {version[:20]!r} "
+                             "(RFC 6455 4.2.1)")
+    hosts = head.get_all("Host")
+    if not hosts or not hosts[0]:
         raise HandshakeError("missing Host header (RFC 6455 4.2.1)")
+    if len(hosts) > 1:
+        # RFC 9112 3.2: a request with more than one Host is answered 400.
+        raise HandshakeError(f"{len(hosts)} Host headers; exactly one is allowed "
+                             "(RFC 9112 3.2)")
     if "websocket" not in _tokens(head, "Upgrade"):
         raise HandshakeError("missing 'Upgrade: websocket' (RFC 6455 4.2.1)", 426)
     if "upgrade" not in _tokens(head, "Connection"):
@@ -267,18 +321,14 @@ def check_request(head: Head) -> str:
     if len(keys) > 1:
         raise HandshakeError(f"{len(keys)} Sec-WebSocket-Key headers; exactly one is allowed "
                              "(RFC 6455 4.2.1)")
-    try:
-        raw = base64.b64decode(keys[0].encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError):
-        raw = b""
-    if len(raw) != 16:
+    if not _is_key(keys[0]):
         raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 4.2.1)")
     return keys[0]
 
 
 def offered_subprotocols(head: Head) -> list[str]:
     """The subprotocols a client offers (``Sec-WebSocket-Protocol``), in its order."""
-    return [token.strip() for value in head.get_all("Sec-WebSocket-Protocol")
+    return [token.strip() for value in _check_head(head).get_all("Sec-WebSocket-Protocol")
             for token in value.split(",") if token.strip()]
 
 
@@ -288,6 +338,7 @@ def choose_subprotocol(head: Head, supported: Sequence[str]) -> str | None:
     (then answer without the header)."""
     if isinstance(supported, str):
         raise TypeError("supported must be a sequence of subprotocol names, not a str")
+    _check_head(head)
     offered = set(offered_subprotocols(head))
     return next((name for name in supported if name in offered), None)
 
@@ -303,6 +354,9 @@ def _header_lines(headers: Headers, what: str) -> list[str]:
         if not isinstance(value_text, str) or _CONTROL.search(value_text):
             raise ValueError(f"{what}: the value of {name_text} has a control character "
                              "(CR and LF would inject headers)")
+        if not value_text.isascii() and max(value_text) > "\xff":
+            raise ValueError(f"{what}: the value of {name_text} has a character that HTTP "
+                             "cannot carry (encode it first: RFC 9110 5.5)")
         lines.append(f"{name_text}: {value_text}")
     return lines
 
@@ -333,7 +387,13 @@ def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
     ``Content-Length`` of ``body``, then ``body``."""
     if not isinstance(body, (bytes, bytearray)):
         raise TypeError(f"body must be bytes, not {type(body).__name__}")
-    headers = [*headers, ("Content-Length", str(len(body)))]
+    headers = list(headers)
+    for name, _value in headers:
+        text = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if text.lower() in ("content-length", "transfer-encoding"):
+            raise ValueError(f"headers: {text} is set by rejection from body (RFC 9112 6.3: "
+                             "one framing of the body); use response_head to frame it yourself")
+    headers.append(("Content-Length", str(len(body))))
     return response_head(status, headers=headers, reason=reason) + bytes(body)
 
 
@@ -370,10 +430,26 @@ def client_request(host: str, path: str = "/", *, key: str | None = None,
     """
     if isinstance(subprotocols, str):
         raise TypeError("subprotocols must be a sequence of names, not a str")
-    if _CONTROL.search(host) or _CONTROL.search(path) or " " in path:
-        raise ValueError("host and path must not contain spaces or control characters")
+    for name, value in (("host", host), ("path", path)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+        # What parse_head accepts in a request line and a Host header: ASCII
+        # without spaces, tabs or control characters (RFC 9112 3.2).
+        if not value.isascii() or not value.isprintable() or " " in value:
+            raise ValueError(f"{name} must be ASCII without spaces or control characters "
+                             f"(percent-encode or IDNA-encode it first), not {value[:60]!r}")
+    if not host:
+        raise ValueError("host must not be empty (RFC 6455 4.1: the Host header)")
+    if not path.startswith("/"):
+        raise ValueError(f"path must start with '/' (RFC 6455 3: the resource name), "
+                         f"not {path[:60]!r}")
     if key is None:
         key = base64.b64encode(os.urandom(16)).decode("ascii")
+    elif not isinstance(key, str):
+        raise TypeError(f"key must be a str or None, not {type(key).__name__}")
+    elif not _is_key(key):
+        raise ValueError(f"key must be base64 of 16 bytes (RFC 6455 4.1), or None for a "
+                         f"random one, not {key!r:.60}")
     lines = [
         f"GET {path} HTTP/1.1",
         f"Host: {host}",
@@ -401,14 +477,19 @@ def check_response(head: Head, key: str, *, subprotocols: Sequence[str] = ()) ->
     Returns the subprotocol the server chose (one of ``subprotocols``, the
     ones offered), or None when it chose none.
     """
-    _version, status, _reason = head.start_line
+    _version, status, _reason = _check_head(head).start_line
+    try:
+        expected = accept_key(key)
+    except ValueError as exc:
+        # A key read from a capture or a proxied request may be anything.
+        raise HandshakeError(str(exc)) from None
     if status != "101":
         raise HandshakeError(f"the server answered {status}, not 101 (RFC 6455 4.1)")
     if "websocket" not in _tokens(head, "Upgrade"):
         raise HandshakeError("missing 'Upgrade: websocket' in the response (RFC 6455 4.1)")
     if "upgrade" not in _tokens(head, "Connection"):
         raise HandshakeError("missing 'Connection: Upgrade' in the response (RFC 6455 4.1)")
-    if head.get("Sec-WebSocket-Accept") != accept_key(key):
+    if head.get("Sec-WebSocket-Accept") != expected:
         raise HandshakeError("Sec-WebSocket-Accept does not match the key (RFC 6455 4.1)")
     chosen = head.get_all("Sec-WebSocket-Protocol")
     if not chosen:

@@ -180,7 +180,14 @@ DEFAULT_OFFER = DeflateParams(client_max_window_bits=DEFAULT_WINDOW_BITS)
 
 def offer(params: DeflateParams | None = None) -> str:
     """A client's ``Sec-WebSocket-Extensions`` offer (`DEFAULT_OFFER` if None)."""
-    return (DEFAULT_OFFER if params is None else params).header()
+    if params is not None and not isinstance(params, DeflateParams):
+        raise TypeError(f"params must be the DeflateParams to offer, or None, not {params!r:.60}")
+    if params is None:
+        return DEFAULT_OFFER.header()
+    _check_bits("params.server_max_window_bits", params.server_max_window_bits, low=8)
+    if params.client_max_window_bits is not True:       # True: "pick a value" (7.1.2.2)
+        _check_bits("params.client_max_window_bits", params.client_max_window_bits, low=8)
+    return params.header()
 
 
 def accept_offer(header: str, *, server_no_context_takeover: bool = False,
