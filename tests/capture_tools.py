@@ -163,3 +163,76 @@ def compared_with_tshark(data: bytes, path: Path) -> tuple[list[FrameRow], list[
             bool(header[1] & 0x80)), (after[0], header.hex())
         theirs = [row for row in theirs if row not in after]
     return ours, theirs
+
+
+# -- pcapng ---------------------------------------------------------------------------------------
+
+def block(block_type: int, body: bytes, *, order: str = "<", length: int | None = None) -> bytes:
+    """A pcapng block: type, length, ``body`` padded to 4 bytes, length again
+    (``length``: a lie to write instead of the real one)."""
+    body += bytes(-len(body) % 4)
+    size = 12 + len(body) if length is None else length
+    return struct.pack(order + "II", block_type, size) + body + struct.pack(order + "I", size)
+
+
+def shb(order: str = "<") -> bytes:
+    """A pcapng Section Header Block (version 1.0, section length unknown)."""
+    return block(0x0A0D0D0A, struct.pack(order + "IHHq", 0x1A2B3C4D, 1, 0, -1), order=order)
+
+
+def idb(linktype: int = 1, order: str = "<") -> bytes:
+    """An Interface Description Block (snap length 262144, no options)."""
+    return block(1, struct.pack(order + "HHI", linktype, 0, 262144), order=order)
+
+
+def epb(data: bytes, interface: int = 0, order: str = "<") -> bytes:
+    """An Enhanced Packet Block holding ``data`` (time 0)."""
+    return block(6, struct.pack(order + "IIIII", interface, 0, 0, len(data), len(data)) + data,
+                 order=order)
+
+
+def pcapng(packets: list[bytes], linktype: int = 1, order: str = "<") -> bytes:
+    """A pcapng file: one section, one interface, ``packets`` in Enhanced Packet Blocks."""
+    return shb(order) + idb(linktype, order) + b"".join(epb(p, order=order) for p in packets)
+
+
+# -- crafting connections ------------------------------------------------------------------------
+
+SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
+
+
+def tcp_packet(src: tuple[str, int], dst: tuple[str, int], seq: int, flags: int = ACK,
+               payload: bytes = b"", ack: int = 0) -> bytes:
+    """An Ethernet/IPv4/TCP frame (checksums zero: nothing here checks them)."""
+    tcp = struct.pack(">HHIIBBHHH", src[1], dst[1], seq % 2**32, ack % 2**32, 5 << 4, flags,
+                      65535, 0, 0)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(payload), 0, 0x4000, 64, 6,
+                     0, bytes(int(x) for x in src[0].split(".")),
+                     bytes(int(x) for x in dst[0].split(".")))
+    return bytes(6) + bytes(6) + b"\x08\x00" + ip + tcp + payload
+
+
+class Conversation:
+    """The packets of one TCP connection, written as its two sides talk."""
+
+    def __init__(self, client: tuple[str, int] = ("10.0.0.1", 40000),
+                 server: tuple[str, int] = ("10.0.0.2", 80), *, syn: bool = True) -> None:
+        self.ends = {"client": client, "server": server}
+        self.seq = {"client": 1000, "server": 5000}
+        self.packets: list[bytes] = []
+        if syn:
+            self.packets.append(tcp_packet(client, server, 999, SYN))
+            self.packets.append(tcp_packet(server, client, 4999, SYN | ACK, ack=1000))
+
+    def send(self, side: str, data: bytes, flags: int = ACK) -> bytes:
+        """``side`` sends ``data`` in one segment (returned, and kept)."""
+        other = "server" if side == "client" else "client"
+        packet = tcp_packet(self.ends[side], self.ends[other], self.seq[side], flags, data)
+        self.seq[side] += len(data) + (1 if flags & FIN else 0)
+        self.packets.append(packet)
+        return packet
+
+    def close(self) -> None:
+        """FIN both ways."""
+        self.send("client", b"", ACK | FIN)
+        self.send("server", b"", ACK | FIN)

@@ -234,7 +234,7 @@ def test_memory_stays_bounded_on_a_long_capture() -> None:
 
 
 def test_a_damaged_file_raises_capture_error_after_what_it_could_read() -> None:
-    with pytest.raises(CaptureError, match="ends inside packet"):
+    with pytest.raises(CaptureError, match="ends inside the record of packet"):
         list(read_packets(io.BytesIO(DEFLATE[:-10])))
     with pytest.raises(CaptureError, match="not a pcap or pcapng file"):
         list(read_packets(io.BytesIO(b"GET / HTTP/1.1\r\n")))
@@ -271,7 +271,7 @@ def test_cli_reports_a_truncated_capture_in_one_line(tmp_path: Path) -> None:
     cut.write_bytes(DEFLATE[:-10])
     done = wsframe("dissect", str(cut))
     assert done.returncode == 2
-    assert done.stderr.strip().startswith(f"wsframe: error: {cut}: the file ends inside packet")
+    assert done.stderr.strip().startswith(f"wsframe: error: {cut}: the file ends inside the record of packet")
     assert "[1] pkt" in done.stdout                # what came before was shown
 
 

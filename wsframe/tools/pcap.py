@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
+from ..dissect import plural
+
 __all__ = ["CaptureError", "Packet", "Segment", "decode", "is_capture", "read_packets"]
 
 PCAP_MAGICS = {
@@ -54,7 +56,28 @@ _ETHERTYPE_FRAMING = {LINKTYPE_ETHERNET: (12, 14), LINKTYPE_LINUX_SLL: (14, 16),
 
 
 class CaptureError(ValueError):
-    """The file is not a capture this reader understands, or it is damaged."""
+    """The file is not a capture this reader understands, or it is damaged.
+
+    The message names the block or record at fault and its byte offset in
+    the file (``wsframe dissect`` prints it after the file's name).
+    """
+
+
+#: The most bytes one packet may hold (tcpdump's default snap length, and
+#: Wireshark's limit for the link types read here): a length field claiming
+#: more is damage, not a packet to allocate memory for.
+MAX_PACKET = 262144
+#: The most bytes of options a pcapng packet or interface block may carry
+#: besides its packet (options are read, then dropped).
+MAX_OPTIONS = 65536
+#: Blocks this reader does not use are skipped in pieces of this size, whatever
+#: their length (memory stays bounded).
+_SKIP = 65536
+
+_PCAPNG_BLOCKS = {0x0A0D0D0A: ("Section Header Block", 28),
+                  1: ("Interface Description Block", 20),
+                  2: ("Packet Block", 32), 3: ("Simple Packet Block", 16),
+                  6: ("Enhanced Packet Block", 32)}
 
 
 def is_capture(head: bytes) -> bool:
@@ -74,102 +97,158 @@ class Packet:
     length: int          # the packet's length on the wire
 
 
+class _Reader:
+    """The file, read exactly, with the offset of what comes next (for errors:
+    a pipe cannot say where it is)."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self.handle = handle
+        self.offset = 0
+
+    def exact(self, size: int, what: str, start: int, *, allow_eof: bool = False) -> bytes:
+        """``size`` bytes of ``what`` (which starts at byte ``start``); b"" at the
+        end of the file if ``allow_eof``."""
+        data = self.handle.read(size) if size else b""
+        if len(data) != size and not (allow_eof and not data):
+            raise CaptureError(f"the file ends inside {what} at byte {start:,} "
+                               f"({plural(size - len(data), 'byte')} short)")
+        self.offset += len(data)
+        return data
+
+    def skip(self, size: int, what: str, start: int) -> None:
+        """Read past ``size`` bytes of ``what`` in pieces (memory stays bounded)."""
+        while size:
+            data = self.handle.read(min(size, _SKIP))
+            self.offset += len(data)
+            size -= len(data)
+            if not data:
+                raise CaptureError(f"the file ends inside {what} at byte {start:,} "
+                                   f"({plural(size, 'byte')} short)")
+
+
 def read_packets(handle: IO[bytes]) -> Iterator[Packet]:
-    """The packets of a pcap or pcapng file, one at a time (the file is streamed)."""
-    magic = _read_exact(handle, 4, "the file header", allow_eof=True)
+    """The packets of a pcap or pcapng file, one at a time (the file is streamed).
+
+    Raises `CaptureError` (naming the block or record and its byte offset)
+    where the file is not a capture or is damaged; the packets before the
+    damage come first.
+    """
+    reader = _Reader(handle)
+    magic = reader.exact(4, "the file header", 0, allow_eof=True)
     if not magic:
         raise CaptureError("the file is empty")
     if magic in PCAP_MAGICS:
-        yield from _pcap(handle, magic)
+        yield from _pcap(reader, magic)
     elif magic == PCAPNG_MAGIC:
-        yield from _pcapng(handle)
+        yield from _pcapng(reader)
     else:
         raise CaptureError(f"not a pcap or pcapng file (it starts with {magic.hex(' ')})")
 
 
-def _read_exact(handle: IO[bytes], size: int, what: str, *, allow_eof: bool = False) -> bytes:
-    data = handle.read(size)
-    if len(data) != size and not (allow_eof and not data):
-        raise CaptureError(f"the file ends inside {what}")
-    return data
-
-
-def _pcap(handle: IO[bytes], magic: bytes) -> Iterator[Packet]:
+def _pcap(reader: _Reader, magic: bytes) -> Iterator[Packet]:
     order, resolution = PCAP_MAGICS[magic]
-    header = _read_exact(handle, 20, "the pcap file header")
+    header = reader.exact(20, "the pcap file header", 0)
     _major, _minor, _zone, _sigfigs, _snaplen, linktype = struct.unpack(order + "HHiIII", header)
     linktype &= 0x0FFFFFFF          # the top bits may carry FCS information
     record = struct.Struct(order + "IIII")
     number = 0
     while True:
-        head = _read_exact(handle, 16, "a packet record header", allow_eof=True)
+        at = reader.offset
+        head = reader.exact(16, f"the record of packet {number + 1}", at, allow_eof=True)
         if not head:
             return
         seconds, fraction, captured, length = record.unpack(head)
         number += 1
-        if captured > 0x4000000:
-            raise CaptureError(f"packet {number} claims {captured} captured bytes")
-        data = _read_exact(handle, captured, f"packet {number}")
+        # (the file's snap length is not trusted: writers get it wrong; the
+        # packet's own length is checked against what any packet can be)
+        if captured > MAX_PACKET:
+            raise CaptureError(f"the record of packet {number} at byte {at:,} claims "
+                               f"{captured:,} captured bytes, more than a packet can have "
+                               f"({MAX_PACKET:,})")
+        data = reader.exact(captured, f"the record of packet {number}", at)
         yield Packet(number, seconds + fraction * resolution, linktype, data, length)
 
 
-def _pcapng(handle: IO[bytes]) -> Iterator[Packet]:
+def _pcapng(reader: _Reader) -> Iterator[Packet]:
     order = "<"
     interfaces: list[tuple[int, float]] = []      # (link type, seconds per tick)
     number = 0
     raw_type = PCAPNG_MAGIC                       # read by read_packets
+    at = 0
     while True:
-        raw_length = _read_exact(handle, 4, "a block header")
+        raw_length = reader.exact(4, "a block header", at)
         if raw_type == PCAPNG_MAGIC:                 # Section Header Block
-            bom = _read_exact(handle, 4, "the section header")
+            bom = reader.exact(4, "the Section Header Block", at)
             if bom not in (b"\x4d\x3c\x2b\x1a", b"\x1a\x2b\x3c\x4d"):
-                raise CaptureError("bad byte-order magic in a pcapng section header")
+                raise CaptureError(f"the Section Header Block at byte {at:,} has a bad "
+                                   f"byte-order magic ({bom.hex(' ')})")
             order = "<" if bom == b"\x4d\x3c\x2b\x1a" else ">"
-            (length,) = struct.unpack(order + "I", raw_length)
-            _read_exact(handle, _body_size(length) - 4, "the section header")
-            block_type, body = 0x0A0D0D0A, b""
-            interfaces = []
+            block_type = 0x0A0D0D0A
         else:
             (block_type,) = struct.unpack(order + "I", raw_type)
-            (length,) = struct.unpack(order + "I", raw_length)
-            body = _read_exact(handle, _body_size(length), f"a block of type {block_type:#x}")
-        _read_exact(handle, 4, "a block trailer")
+        (length,) = struct.unpack(order + "I", raw_length)
+        name, smallest = _PCAPNG_BLOCKS.get(block_type, (f"block of type {block_type:#x}", 12))
+        what = f"the {name}"
+        where = f"{what} at byte {at:,}"
+        if length < smallest or length % 4:
+            raise CaptureError(f"{where} has a bad length: {length:,} (a multiple of 4, "
+                               f"at least {smallest})")
+        body_size = length - 12
+        if block_type == 0x0A0D0D0A:
+            # version and section length, then options: skipped
+            reader.skip(body_size - 4, what, at)
+            interfaces = []
+            body = b""
+        elif block_type in (2, 3, 6):
+            if body_size > MAX_PACKET + MAX_OPTIONS + 32:
+                raise CaptureError(f"{where} claims {length:,} bytes, more than a packet "
+                                   f"block can have ({MAX_PACKET + MAX_OPTIONS + 44:,})")
+            body = reader.exact(body_size, what, at)
+        elif block_type == 1:
+            if body_size > MAX_OPTIONS + 8:
+                raise CaptureError(f"{where} claims {length:,} bytes, more than this reader "
+                                   f"takes ({MAX_OPTIONS + 20:,})")
+            body = reader.exact(body_size, what, at)
+        else:
+            reader.skip(body_size, what, at)          # a block this reader does not use
+            body = b""
+        trailer = reader.exact(4, what, at)
+        if struct.unpack(order + "I", trailer)[0] != length:
+            raise CaptureError(f"{where}: its trailing length "
+                               f"{struct.unpack(order + 'I', trailer)[0]:,} differs from its "
+                               f"leading length {length:,}")
         if block_type == 1:                          # Interface Description Block
             linktype = struct.unpack(order + "H", body[:2])[0]
             interfaces.append((linktype, _tsresol(body[8:], order)))
-        elif block_type == 6:                        # Enhanced Packet Block
-            interface, high, low, captured, original = struct.unpack(order + "IIIII", body[:20])
-            linktype, tick = _interface(interfaces, interface)
+        elif block_type in (6, 2):                   # Enhanced Packet Block, Packet Block
+            if block_type == 6:
+                interface, high, low, captured, original = struct.unpack(order + "IIIII",
+                                                                         body[:20])
+            else:
+                interface, _drops, high, low, captured, original = struct.unpack(
+                    order + "HHIIII", body[:20])
+            if captured > len(body) - 20:
+                raise CaptureError(f"{where} claims {captured:,} captured bytes; the block "
+                                   f"holds {len(body) - 20:,}")
+            linktype, tick = _interface(interfaces, interface, where)
             number += 1
             yield Packet(number, ((high << 32) | low) * tick, linktype,
                          body[20:20 + captured], original)
         elif block_type == 3:                        # Simple Packet Block
             (original,) = struct.unpack(order + "I", body[:4])
-            linktype, _tick = _interface(interfaces, 0)
+            linktype, _tick = _interface(interfaces, 0, where)
             number += 1
             yield Packet(number, 0.0, linktype, body[4:4 + original], original)
-        elif block_type == 2:                        # Packet Block (obsolete)
-            interface, _drops, high, low, captured, original = struct.unpack(
-                order + "HHIIII", body[:20])
-            linktype, tick = _interface(interfaces, interface)
-            number += 1
-            yield Packet(number, ((high << 32) | low) * tick, linktype,
-                         body[20:20 + captured], original)
-        raw_type = _read_exact(handle, 4, "a block header", allow_eof=True)
+        at = reader.offset
+        raw_type = reader.exact(4, "a block header", at, allow_eof=True)
         if not raw_type:
             return
 
 
-def _body_size(total: int) -> int:
-    """The bytes of a block between its length field and its trailer."""
-    if total < 12 or total % 4 or total > 0x4000000:
-        raise CaptureError(f"bad pcapng block length {total}")
-    return total - 12
-
-
-def _interface(interfaces: list[tuple[int, float]], index: int) -> tuple[int, float]:
+def _interface(interfaces: list[tuple[int, float]], index: int,
+               where: str) -> tuple[int, float]:
     if index >= len(interfaces):
-        raise CaptureError(f"a packet refers to interface {index}, which was not described")
+        raise CaptureError(f"{where} refers to interface {index}, which was not described")
     return interfaces[index]
 
 
@@ -180,7 +259,7 @@ def _tsresol(options: bytes, order: str) -> float:
         code, size = struct.unpack(order + "HH", options[at:at + 4])
         if code == 0:
             break
-        if code == 9 and size >= 1:
+        if code == 9 and size >= 1 and at + 4 < len(options):
             value = options[at + 4]
             return 2.0 ** -(value & 0x7F) if value & 0x80 else 10.0 ** -value
         at += 4 + (size + 3) // 4 * 4
@@ -251,6 +330,8 @@ def _ipv4(packet: Packet, data: bytes, at: int) -> Segment | None:
     flags_fragment = int.from_bytes(data[at + 6:at + 8], "big")
     if data[at + 9] != 6 or flags_fragment & 0x3FFF:     # not TCP, or a fragment
         return None
+    if header < 20 or (total and total < header):         # damaged (RFC 791: IHL >= 5)
+        return None
     src = _ipv4_text(data[at + 12:at + 16])
     dst = _ipv4_text(data[at + 16:at + 20])
     end = at + total if total else len(data)      # (0: TCP segmentation offload)
@@ -292,6 +373,8 @@ def _tcp(packet: Packet, data: bytes, at: int, end: int, src: str, dst: str) -> 
     header = (offset_flags >> 12) * 4
     flags = offset_flags & 0x3F
     start = at + header
+    if header < 20 or start > end:          # damaged (RFC 9293 3.1: data offset >= 5)
+        return None
     length = max(end - start, 0)
     payload = data[start:min(end, len(data))]
     return Segment(packet, (src, sport), (dst, dport), seq, ack if flags & 0x10 else None,
