@@ -157,6 +157,13 @@ class EchoConnection(asyncio.Protocol):
         assert self.transport is not None and connection is not None
         try:
             for event in connection.feed(data):
+                # Once our Close is sent (1013 when shedding load, 1001 when
+                # idle) the peer may still send messages it wrote before it
+                # read our Close: they are read, and not answered (RFC 6455
+                # 5.5.1: nothing is sent after a Close; sending would raise
+                # ConnectionClosed).
+                if connection.state is not State.OPEN:
+                    continue
                 if isinstance(event, TextMessage):
                     connection.send_text(event.text)
                 elif isinstance(event, BinaryMessage):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,14 +44,24 @@ class EchoServer:
     def __init__(self, *args: str) -> None:
         self.port = free_port()
         self.url = f"ws://127.0.0.1:{self.port}/"
+        # What the server prints on stderr (a traceback, if anything): kept
+        # in a file that `stderr` reads, never a pipe that could fill up.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed in stop)
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "examples/echo_server.py"), "--port", str(self.port),
-             *args], stdout=subprocess.DEVNULL)
+             *args], stdout=subprocess.DEVNULL, stderr=self._stderr)
         wait_listening(self.port, self.proc)
+
+    def stderr(self) -> str:
+        """Everything the server wrote to stderr so far."""
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+        sys.stderr.write(self.stderr())     # shown by pytest when a test fails
+        self._stderr.close()
 
 
 @pytest.fixture

@@ -133,6 +133,35 @@ def test_no_second_close_after_shedding_with_1013(make_echo_server: Any) -> None
                                           "retry with backoff")]
 
 
+def test_shedding_a_client_that_is_already_sending_prints_no_traceback(
+        make_echo_server: Any) -> None:
+    """Issue 21: a client that sends messages before it reads the 1013 Close
+    (examples/client.py does) made ConnectionClosed escape the echo loop.
+    Messages that arrive after our Close are read and not echoed (5.5.1)."""
+    server = make_echo_server("--max-connections", "0")
+    for _ in range(3):
+        sock = connect(server.port)
+        request, _key = client_request(f"127.0.0.1:{server.port}")
+        key = os.urandom(4)
+        sock.sendall(request + build_frame(Opcode.TEXT, b"hello", mask=key)
+                     + build_frame(Opcode.BINARY, b"\x00" * 100, mask=key))
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        data = b""
+        while not close_frames(data):
+            data += sock.recv(4096)
+        sock.sendall(build_frame(Opcode.CLOSE, b"\x03\xf5", mask=key))
+        data += read_until_eof(sock)
+        sock.close()
+        frames = list(FrameParser(Role.CLIENT).feed(data))
+        assert [f.opcode for f in frames] == [Opcode.CLOSE]
+        assert close_frames(data)[0][0] == 1013
+    upgraded_socket(server.port).close()        # still serving
+    time.sleep(0.2)
+    assert server.stderr() == ""
+
+
 def test_memory_held_across_connections_is_capped_with_1013(make_echo_server: Any) -> None:
     """Six clients each send 24 MiB of an unfinished 30 MiB frame (the message
     limit is the default 64 MiB). Without a shared cap the server would hold
