@@ -1,12 +1,12 @@
-"""Coverage-guided fuzzing of FrameParser and MessageReader with atheris.
+"""atheris entry point: FrameParser and MessageReader
+(fuzz/harness.py).
 
-    make fuzz                       # a few minutes (FUZZ_SECONDS=180)
-    make fuzz FUZZ_SECONDS=3600     # longer
-    python fuzz/fuzz_wsframe.py fuzz/corpus -max_total_time=600 -jobs=2
+    python fuzz/fuzz_frames.py -dict=fuzz/websocket.dict fuzz/corpus/frames
 
-Any input that breaks a property of fuzz/harness.py is a finding: libFuzzer
-writes it to fuzz/crashes/; copy it to fuzz/regressions/ with a name that says
-what it caught, and tests/test_fuzz_regressions.py replays it forever.
+`make fuzz` runs every target; docs/fuzzing.md says what each one checks and
+how to run them on ClusterFuzzLite or OSS-Fuzz (`.clusterfuzzlite/build.sh`
+builds this file with `compile_python_fuzzer`). The harness is imported by
+name, not through importlib, so that PyInstaller bundles it.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import atheris
+import atheris  # type: ignore[import-untyped]
 
-sys.path.append(str(Path(__file__).resolve().parent.parent))  # the checkout, if not installed
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))         # the harnesses
+sys.path.append(str(Path(__file__).resolve().parent.parent))     # the checkout, if not installed
 
 with atheris.instrument_imports():
     import harness
 
 
 def test_one_input(data: bytes) -> None:
-    """The libFuzzer entry point."""
+    """The libFuzzer entry point (LLVMFuzzerTestOneInput)."""
     harness.check(data)
 
 

@@ -1,5 +1,5 @@
-"""What every input must satisfy: the fuzzing oracle, shared by the atheris
-harness (fuzz/fuzz_wsframe.py) and the regression tests (tests/test_fuzz_regressions.py).
+"""The frame and message layers: the fuzzing oracle of fuzz/fuzz_frames.py,
+also replayed by tests/test_fuzz_regressions.py (fuzz/regressions/frames/).
 
 The first byte of an input chooses how to read the rest:
 
@@ -20,15 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wsframe import (
-    BinaryChunk,
-    Frame,
-    FrameParser,
-    MessageReader,
-    ProtocolError,
-    Role,
-    TextChunk,
-)
+from contract import merge_chunks, only
+
+from wsframe import Frame, FrameParser, MessageReader, ProtocolError, Role
 
 LIMITS = (None, 0, 64, 4096)
 
@@ -37,8 +31,9 @@ def _run(reader: Any, pieces: list[bytes]) -> tuple[list[Any], tuple[int, int] |
     events: list[Any] = []
     for piece in pieces:
         try:
-            for event in reader.feed(piece):
-                events.append((event, event.offset) if isinstance(event, Frame) else event)
+            with only((ProtocolError,), f"{type(reader).__name__}.feed"):
+                for event in reader.feed(piece):
+                    events.append((event, event.offset) if isinstance(event, Frame) else event)
         except ProtocolError as exc:
             assert exc.code in (1002, 1007, 1009), exc
             assert len(exc.reason.encode()) <= 123, exc
@@ -48,23 +43,8 @@ def _run(reader: Any, pieces: list[bytes]) -> tuple[list[Any], tuple[int, int] |
                 assert again is exc, "terminal state keeps the same error"
             else:
                 raise AssertionError("no error after a violation") from None
-            return _merge(events), (exc.code, exc.offset)
-    return _merge(events), None
-
-
-def _merge(events: list[Any]) -> list[Any]:
-    """Streaming chunks follow the read boundaries: compare content, not cuts."""
-    out: list[Any] = []
-    for event in events:
-        last = out[-1] if out else None
-        if isinstance(event, TextChunk) and isinstance(last, TextChunk) and not last.final:
-            out[-1] = TextChunk(last.text + event.text, event.final)
-        elif isinstance(event, BinaryChunk) and isinstance(last, BinaryChunk) and \
-                not last.final:
-            out[-1] = BinaryChunk(last.data + event.data, event.final)
-        else:
-            out.append(event)
-    return out
+            return merge_chunks(events), (exc.code, exc.offset)
+    return merge_chunks(events), None
 
 
 def check(data: bytes, wrap: Callable[[MessageReader], Any] | None = None) -> None:

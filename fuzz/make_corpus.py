@@ -1,24 +1,53 @@
-"""Write the seed corpus: every conformance vector (tests/vectors) as an input
-for fuzz/harness.py, once for each role/limit/mode setting that fits it.
+"""Write the seed corpus of every fuzz target: generated here, never committed.
 
-    python fuzz/make_corpus.py fuzz/corpus
+    python fuzz/make_corpus.py fuzz/corpus          # fuzz/corpus/<target>/<sha1>
+    python fuzz/make_corpus.py --zip "$OUT"         # $OUT/fuzz_<target>_seed_corpus.zip
+
+Seeds are valid inputs and near misses, in each harness's input format
+(see fuzz/contract.py `Input` and each harness's module documentation):
+
+* frames: every conformance vector (tests/vectors), in several modes;
+* handshake: client requests and server answers, with and without
+  permessage-deflate offers, plus the malformed offers of issue 21;
+* connection, deflate: exchanges written by wsframe's own writer for the
+  peer's role, compressed with each set of permessage-deflate parameters;
+* capture: the sample captures (samples/*.pcap, *.pcapng) and synthesized
+  connections that carry a handshake and frames.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import sys
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(ROOT))          # the checkout, if wsframe is not installed
+
+from wsframe import MessageWriter, Role  # noqa: E402
+from wsframe.extensions.permessage_deflate import DeflateParams, PerMessageDeflate  # noqa: E402
+from wsframe.handshake import client_request, server_response  # noqa: E402
+
+TARGETS = ("frames", "handshake", "connection", "deflate", "capture")
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+MASK = b"\x37\xfa\x21\x3d"
+PARAMS = (DeflateParams(),
+          DeflateParams(server_no_context_takeover=True, client_no_context_takeover=True),
+          DeflateParams(server_max_window_bits=9, client_max_window_bits=9))
 
 
 def encode(spec: dict[str, object]) -> bytes:
     """A vector frame spec as bytes (the same format as tests/vectors/README.md)."""
     if "payload_repeat" in spec:
-        pattern, count = spec["payload_repeat"]  # type: ignore[misc]
-        payload = bytes.fromhex(pattern) * min(int(count), 300)   # keep seeds small
+        repeat: list[Any] = spec["payload_repeat"]  # type: ignore[assignment]
+        pattern, count = str(repeat[0]), int(repeat[1])
+        payload = bytes.fromhex(pattern) * min(count, 300)   # keep seeds small
     else:
         payload = bytes.fromhex(str(spec["payload"]))
     n = len(payload)
@@ -33,20 +62,164 @@ def encode(spec: dict[str, object]) -> bytes:
     return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
 
 
-def main() -> None:
-    """Write one file per (vector, setting)."""
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "fuzz/corpus")
-    out.mkdir(parents=True, exist_ok=True)
+def framed(control: int, cuts: list[int], payload: bytes, extra: bytes = b"") -> bytes:
+    """An input in the harnesses' format: the control byte, the cut points,
+    ``extra`` (per-harness settings read after the cuts), the payload."""
+    head = bytes((control, len(cuts))) + b"".join(cut.to_bytes(2, "big") for cut in cuts)
+    return head + extra + payload
+
+
+def _boundaries(parts: list[bytes]) -> list[int]:
+    out, at = [], 0
+    for part in parts[:-1]:
+        at += len(part)
+        out.append(at)
+    return out
+
+
+def exchange(sender: Role, params: DeflateParams | None) -> list[bytes]:
+    """A peer's messages as ``sender`` writes them (masked if a client)."""
+    extensions = [] if params is None else [PerMessageDeflate(sender, params)]
+    writer = MessageWriter(sender, extensions=extensions, mask_source=lambda n: MASK[:n])
+    return [writer.text("Hello, WebSocket"), writer.binary(bytes(range(40)) * 3),
+            writer.text("fragmented " * 6, fragment_size=16), writer.ping(b"are you there"),
+            writer.text("Hello, WebSocket"), writer.close(1000, "bye")]
+
+
+def frames_seeds() -> Iterator[bytes]:
+    """Every conformance vector, in the frame harness's modes."""
     vectors = json.loads((ROOT / "tests/vectors/conformance.json").read_text())["vectors"]
-    count = 0
     for vector in vectors:
         stream = b"".join(encode(spec) for spec in vector["frames"])
-        for control in (0x01, 0x09, 0x31, 0x05, 0x71):       # server role, various modes
-            data = bytes((control,)) + stream
-            name = hashlib.sha1(data).hexdigest()   # a content-addressed file name
-            (out / name).write_bytes(data)
-            count += 1
-    print(f"wrote {count} seed inputs to {out}")
+        for control in (0x01, 0x09, 0x31, 0x05, 0x71):   # server role, various modes
+            yield bytes((control,)) + stream
+
+
+def requests() -> list[bytes]:
+    """Client requests, valid and not."""
+    heads = [client_request("example.com", "/chat", key=KEY)[0],
+             client_request("example.com", "/", key=KEY, subprotocols=["chat", "v1.json"],
+                            extensions="permessage-deflate; client_max_window_bits")[0],
+             client_request("[::1]:9001", "/x?y=1", key=KEY, origin="http://example.com",
+                            extensions="permessage-deflate; server_no_context_takeover; "
+                                       "client_no_context_takeover; server_max_window_bits=10, "
+                                       "permessage-deflate, x-webkit-deflate-frame")[0]]
+    request = heads[0].decode()
+    for offer in ("permessage-deflate;;", 'permessage-deflate; a="b',
+                  "permessage-deflate; x; ,;", "permessage-deflate; server_max_window_bits=8",
+                  'permessage-deflate; client_max_window_bits="12"',
+                  "permessage-deflate; client_max_window_bits=016"):
+        heads.append(request.replace("\r\n\r\n", f"\r\nSec-WebSocket-Extensions: {offer}"
+                                                 "\r\n\r\n").encode())
+    heads += [request.replace("HTTP/1.1", "HTTP/1.0").encode(),
+              request.replace("GET", "POST").encode(),
+              request.replace("Version: 13", "Version: 8").encode(),
+              request.replace(KEY, "c2hvcnQ=").encode(),
+              request.replace("\r\nHost: example.com", "").encode(),
+              request.replace("\r\n\r\n", "\r\nSec-WebSocket-Key: " + KEY + "\r\n\r\n").encode(),
+              heads[0] + b"\x81\x85" + MASK + b"early"]
+    return heads
+
+
+def responses() -> list[bytes]:
+    """Server answers, valid and not."""
+    ok = server_response(KEY, extensions="permessage-deflate; client_max_window_bits=12",
+                         subprotocol="chat")
+    return [server_response(KEY), ok,
+            ok.replace(b"chat", b"other"),
+            ok.replace(b"=12", b"=8"),
+            ok + b"\x81\x05Hello",
+            b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"]
+
+
+def handshake_seeds() -> Iterator[bytes]:
+    """Heads, whole and cut in two places."""
+    for head in requests() + responses():
+        for control in (0x00, 0x03, 0x0D):
+            yield framed(control, [], head)
+        yield framed(0x06, [len(head) // 3, len(head) - 2], head)
+
+
+def connection_seeds() -> Iterator[bytes]:
+    """A peer's exchange for each role, with each set of deflate parameters."""
+    for choice, params in enumerate((None, *PARAMS)):
+        for role in (Role.SERVER, Role.CLIENT):
+            peer = Role.CLIENT if role is Role.SERVER else Role.SERVER
+            parts = exchange(peer, params)
+            cuts = _boundaries(parts)
+            actions = bytes(range(len(cuts)))
+            for limit in (1, 3):
+                control = (role is Role.SERVER) | limit << 1 | choice << 4
+                yield framed(control, cuts, b"".join(parts), actions)
+                yield framed(control | 8, cuts, b"".join(parts), actions)
+
+
+def deflate_seeds() -> Iterator[bytes]:
+    """Compressed exchanges (raw mode) and payloads for the round trip."""
+    for choice, params in enumerate(PARAMS):
+        for role in (Role.SERVER, Role.CLIENT):
+            peer = Role.CLIENT if role is Role.SERVER else Role.SERVER
+            parts = exchange(peer, params)
+            stream = b"".join(parts)
+            control = (role is Role.SERVER) | 3 << 1 | choice << 4
+            yield framed(control, [], stream)
+            yield framed(control | 8, _boundaries(parts), stream)
+            yield framed(control & ~6 | 2, [len(stream) // 2], stream)       # limit 64
+            text = "permessage-deflate " * 5 + "\u00e9t\u00e9 \U0001f600"
+            payload = text.encode() + bytes(range(256))
+            yield framed(control | 0x40, [len(text.encode()), len(text.encode()) + 100],
+                         payload)
+            yield framed(control | 0xC0, [10, 200], payload)
+
+
+def capture_seeds() -> Iterator[bytes]:
+    """The sample captures, and synthesized connections."""
+    for path in sorted((ROOT / "samples").glob("capture-*.pcap*")):
+        yield b"\x00" + path.read_bytes()
+        yield b"\x02" + path.read_bytes()
+    request = requests()[1]
+    response = server_response(KEY, extensions="permessage-deflate; client_max_window_bits=12",
+                               subprotocol="chat")
+    plain = server_response(KEY)
+    for answer, params in ((plain, None),
+                           (response, DeflateParams(client_max_window_bits=12))):
+        client = exchange(Role.CLIENT, params)
+        server = exchange(Role.SERVER, params)
+        parts = [request, answer, client[0], server[0], client[1], server[1], client[5],
+                 server[5]]
+        directions = 0b10101010
+        for flags in (0x03, 0x07, 0x0B, 0x13, 0x00):
+            for control in (0x01, 0x07, 0x09):
+                yield framed(control, _boundaries(parts), b"".join(parts),
+                             bytes((directions, flags)))
+
+
+SEEDS = {"frames": frames_seeds, "handshake": handshake_seeds, "connection": connection_seeds,
+         "deflate": deflate_seeds, "capture": capture_seeds}
+
+
+def main() -> None:
+    """Write one directory (or one zip) of seeds per target."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("directory", nargs="?", default=str(ROOT / "fuzz/corpus"),
+                        help="write <directory>/<target>/<sha1> (default: fuzz/corpus)")
+    parser.add_argument("--zip", metavar="OUT",
+                        help="write OUT/fuzz_<target>_seed_corpus.zip instead (OSS-Fuzz)")
+    args = parser.parse_args()
+    for target in TARGETS:
+        seeds = {hashlib.sha1(seed).hexdigest(): seed for seed in SEEDS[target]()}
+        if args.zip:
+            path = Path(args.zip) / f"fuzz_{target}_seed_corpus.zip"
+            with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+                for name, seed in sorted(seeds.items()):
+                    archive.writestr(name, seed)
+        else:
+            path = Path(args.directory) / target
+            path.mkdir(parents=True, exist_ok=True)
+            for name, seed in seeds.items():
+                (path / name).write_bytes(seed)
+        print(f"{target}: {len(seeds)} seeds in {path}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Replay every input in fuzz/regressions/ through the fuzzing oracle."""
+"""Replay every input in fuzz/regressions/<target>/ through that target's oracle."""
 
 from __future__ import annotations
 
@@ -12,19 +12,34 @@ FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
 sys.path.insert(0, str(FUZZ))
 
 import harness  # noqa: E402
+import harness_capture  # noqa: E402
+import harness_connection  # noqa: E402
+import harness_deflate  # noqa: E402
+import harness_handshake  # noqa: E402
 
 from wsframe import Event, MessageReader, ProtocolError, TextChunk  # noqa: E402
 
-CASES = sorted((FUZZ / "regressions").glob("*.bin"))
+#: Each fuzz target's oracle, by the name of its directory in fuzz/regressions/
+#: (and of its entry point, fuzz/fuzz_<name>.py).
+TARGETS = {"frames": harness.check, "handshake": harness_handshake.check,
+           "connection": harness_connection.check, "deflate": harness_deflate.check,
+           "capture": harness_capture.check}
+CASES = sorted((FUZZ / "regressions").glob("*/*.bin"))
 
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_regression(path: Path) -> None:
-    harness.check(path.read_bytes())
+    TARGETS[path.parent.name](path.read_bytes())
 
 
-def test_there_are_regressions_to_replay() -> None:
+def test_every_regression_names_a_target() -> None:
     assert CASES
+    assert not list((FUZZ / "regressions").glob("*.bin")), "put it in regressions/<target>/"
+    assert {path.parent.name for path in CASES} <= set(TARGETS)
+
+
+def test_every_target_has_an_entry_point() -> None:
+    assert {path.stem.removeprefix("fuzz_") for path in FUZZ.glob("fuzz_*.py")} == set(TARGETS)
 
 
 class Forgetful:
@@ -55,7 +70,7 @@ class Forgetful:
 def test_oracle_catches_a_broken_reader() -> None:
     """The oracle is not vacuous: with the fix for the first regression undone,
     the recorded input fails the check."""
-    data = (FUZZ / "regressions/streaming-utf8-error-after-valid-prefix.bin").read_bytes()
+    data = (FUZZ / "regressions/frames/streaming-utf8-error-after-valid-prefix.bin").read_bytes()
     harness.check(data)                         # the real reader passes
     with pytest.raises(AssertionError, match="split invariance"):
         harness.check(data, wrap=Forgetful)

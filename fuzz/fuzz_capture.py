@@ -1,0 +1,33 @@
+"""atheris entry point: the capture reader: pcap/pcapng,
+reassembly, dissection (fuzz/harness_capture.py).
+
+    python fuzz/fuzz_capture.py -dict=fuzz/websocket.dict fuzz/corpus/capture
+
+`make fuzz` runs every target; docs/fuzzing.md says what each one checks and
+how to run them on ClusterFuzzLite or OSS-Fuzz (`.clusterfuzzlite/build.sh`
+builds this file with `compile_python_fuzzer`). The harness is imported by
+name, not through importlib, so that PyInstaller bundles it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import atheris  # type: ignore[import-untyped]
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))         # the harnesses
+sys.path.append(str(Path(__file__).resolve().parent.parent))     # the checkout, if not installed
+
+with atheris.instrument_imports():
+    import harness_capture
+
+
+def test_one_input(data: bytes) -> None:
+    """The libFuzzer entry point (LLVMFuzzerTestOneInput)."""
+    harness_capture.check(data)
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()

@@ -1,0 +1,167 @@
+"""The opening handshake (wsframe.handshake, RFC 6455 section 4; RFC 7692 offers):
+the oracle of fuzz/fuzz_handshake.py.
+
+Input: a control byte, cut points, then the bytes of an HTTP head as a peer
+sends them (a request or a response):
+
+    control bit 0     head size limit: 4096 bytes, else the default (16 KiB)
+    control bits 1-3  the server's permessage-deflate wishes (accept_offer)
+
+Checks (only `HandshakeError`, a ValueError, may leave any of these):
+
+* `HeadReader` fed the bytes whole and cut at the fuzzer's points returns
+  the same head (or the same error status), with the same remainder, and
+  never keeps more than its limit;
+* the head goes through `check_request`, `offered_subprotocols`,
+  `choose_subprotocol`, `check_response` (with the key the request carried,
+  as the capture reader does, and with a valid key), `parse_extensions`,
+  `DeflateParams.from_header`, `accept_offer` and `accept_response`;
+* what a server builds for a request that `check_request` accepted
+  (`server_response` with the subprotocol and the permessage-deflate answer
+  it chose) is a head that `check_response` accepts for that request, and a
+  client accepts the permessage-deflate answer to its own offer; the two
+  negotiated extensions then exchange a message each way.
+"""
+
+from __future__ import annotations
+
+from contract import Input, attempt, check_memory, only, peak_memory, pieces
+
+from wsframe import BinaryMessage, MessageReader, MessageWriter, ProtocolError, Role
+from wsframe.extensions.permessage_deflate import (
+    DeflateParams,
+    PerMessageDeflate,
+    accept_offer,
+    accept_response,
+)
+from wsframe.handshake import (
+    DEFAULT_MAX_HEAD_SIZE,
+    HandshakeError,
+    Head,
+    HeadReader,
+    check_request,
+    check_response,
+    choose_subprotocol,
+    offered_subprotocols,
+    parse_extensions,
+    parse_head,
+    server_response,
+)
+
+#: A valid Sec-WebSocket-Key (RFC 6455 1.3's example).
+KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+SUPPORTED = ("chat", "superchat", "v1.json")
+HANDSHAKE = (HandshakeError,)
+
+
+def _read_head(data: list[bytes], max_size: int) -> tuple[Head | int, bytes]:
+    """Feed the pieces to a fresh HeadReader: the head (or the error's status)
+    and the remainder."""
+    reader = HeadReader(max_size)
+    for number, piece in enumerate(data):
+        try:
+            with only(HANDSHAKE, "HeadReader.feed"):
+                head = reader.feed(piece)
+        except HandshakeError as exc:
+            return exc.status, b""
+        if head is not None:
+            return head, reader.remainder + b"".join(data[number + 1:])
+    return 0, b""
+
+
+def _same(a: Head | int, b: Head | int) -> bool:
+    if isinstance(a, Head) and isinstance(b, Head):
+        return (a.start_line, a.headers) == (b.start_line, b.headers)
+    return a == b
+
+
+def check(data: bytes) -> None:
+    """Raise AssertionError (or the escaped exception) if ``data`` breaks a property."""
+    source = Input(data)
+    control = source.byte()
+    max_size = 4096 if control & 1 else DEFAULT_MAX_HEAD_SIZE
+    wishes = (control >> 1) & 7
+    cuts = source.cuts()
+    stream = source.rest()
+
+    (whole, remainder), peak = peak_memory(lambda: _read_head([stream], max_size))
+    check_memory(peak, 8 * max_size + 64 * 1024, "HeadReader")
+    split, split_remainder = _read_head(pieces(stream, cuts), max_size)
+    assert _same(whole, split), f"HeadReader split invariance: {whole!r} != {split!r}"
+    if isinstance(whole, Head):
+        assert remainder == split_remainder, "HeadReader: the remainder depends on the cuts"
+        _check_head(whole, wishes)
+    attempt(HANDSHAKE, "parse_head", parse_head, stream)
+
+
+def _check_head(head: Head, wishes: int) -> None:
+    key = attempt(HANDSHAKE, "check_request", check_request, head)
+    with only(HANDSHAKE, "offered_subprotocols / choose_subprotocol"):
+        offered = offered_subprotocols(head)
+        chosen = choose_subprotocol(head, SUPPORTED)
+    assert chosen is None or chosen in offered
+    peer_key = head.get("Sec-WebSocket-Key") or ""
+    for candidate in (peer_key, KEY):
+        attempt(HANDSHAKE, "check_response", check_response, head, candidate,
+                subprotocols=offered)
+    answer = None
+    for value in head.get_all("Sec-WebSocket-Extensions"):
+        attempt(HANDSHAKE, "parse_extensions", parse_extensions, value)
+        for is_offer in (False, True):
+            attempt(HANDSHAKE, "DeflateParams.from_header", DeflateParams.from_header, value,
+                    offer=is_offer)
+        attempt(HANDSHAKE, "accept_response", accept_response, value)
+        accepted = attempt(HANDSHAKE, "accept_offer", accept_offer, value, **_wishes(wishes))
+        if accepted is not None and answer is None:
+            answer = accepted
+    if key is not None:
+        _answer_round_trip(key, chosen, offered, answer)
+
+
+def _wishes(wishes: int) -> dict[str, object]:
+    """The server's own permessage-deflate settings, from three bits."""
+    return {"server_no_context_takeover": bool(wishes & 1),
+            "client_no_context_takeover": bool(wishes & 2),
+            "server_max_window_bits": 9 if wishes & 4 else 12,
+            "client_max_window_bits": None if wishes & 4 else 12}
+
+
+def _answer_round_trip(key: str, chosen: str | None, offered: list[str],
+                       answer: tuple[str, PerMessageDeflate] | None) -> None:
+    """The server's 101 for an accepted request is accepted by the client."""
+    header = answer[0] if answer is not None else None
+    response = server_response(key, extensions=header, subprotocol=chosen)
+    head = HeadReader().feed(response)
+    assert head is not None, "server_response does not end its head"
+    with only(HANDSHAKE, "check_response of our own server_response"):
+        got = check_response(head, key, subprotocols=offered)
+    assert got == chosen, f"the client read subprotocol {got!r}, the server chose {chosen!r}"
+    if answer is None:
+        return
+    server = answer[1]
+    # The client that made this offer accepts the answer: the offer it sent is
+    # the element the server picked, which the answer's parameters answer.
+    with only(HANDSHAKE, "accept_response of our own accept_offer"):
+        client = accept_response(answer[0], sent=_offer_of(answer[0]))
+    _exchange(server, client)
+
+
+def _offer_of(answer: str) -> DeflateParams:
+    """An offer that ``answer`` (a server's permessage-deflate answer) answers:
+    the same parameters, with client_max_window_bits offered if answered."""
+    params = DeflateParams.from_header(answer)
+    return params if params.client_max_window_bits is None else DeflateParams(
+        params.server_no_context_takeover, params.client_no_context_takeover,
+        params.server_max_window_bits, True)
+
+
+def _exchange(server: PerMessageDeflate, client: PerMessageDeflate) -> None:
+    """One compressed message each way between the two negotiated ends."""
+    message = b"permessage-deflate " * 8
+    for sender, receiver, role in ((server, client, Role.SERVER), (client, server, Role.CLIENT)):
+        wire = MessageWriter(role, extensions=[sender]).binary(message)
+        reader = MessageReader(Role.CLIENT if role is Role.SERVER else Role.SERVER,
+                               extensions=[receiver])
+        with only((ProtocolError,), "MessageReader.feed of a negotiated peer's message"):
+            events = list(reader.feed(wire))
+        assert events == [BinaryMessage(message)], f"{role.name} -> peer: {events!r}"
