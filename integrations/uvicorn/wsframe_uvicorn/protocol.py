@@ -19,7 +19,23 @@ WebSocket interface (https://asgi.readthedocs.io/en/latest/specs/www.html):
 Pings are answered by wsframe's `Connection` (in wire order); with
 ``ws_ping_interval`` the server pings and, with ``ws_ping_timeout``, closes
 with 1011 when no pong comes back.
-permessage-deflate is negotiated when ``ws_per_message_deflate`` (the default).
+permessage-deflate is negotiated when ``ws_per_message_deflate`` (the default);
+an offer that cannot be parsed is declined (RFC 7692 section 5).
+
+What a hostile or careless peer can cost is bounded (docs/uvicorn-hardening.md):
+
+* reading stops while the transport's write buffer is over its high-water
+  mark (``pause_writing``/``resume_writing``): a client that sends Pings and
+  never reads the Pongs fills its own socket, not the server's memory;
+* bytes that come after the request head, before the application accepts,
+  are held up to `EARLY_DATA_LIMIT`, then reading stops until it answers;
+* ``send`` waits while the write buffer is over its high-water mark;
+* no exception leaves an asyncio callback (``data_received``, the timers):
+  an error nobody expected is logged once and ends the connection with an
+  HTTP 500 before the handshake, a Close 1011 after it (RFC 6455 7.4.1);
+* closing never waits on a peer that does not read: the transport is
+  aborted when its buffer has not drained ``close_timeout`` seconds after
+  the close, and at once at shutdown when writing is paused.
 """
 
 from __future__ import annotations
@@ -27,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, cast
 from urllib.parse import unquote
 
@@ -67,9 +83,13 @@ from wsframe.handshake import (
     server_response,
 )
 
-__all__ = ["WSFrameProtocol"]
+__all__ = ["EARLY_DATA_LIMIT", "WSFrameProtocol"]
 
 Message = dict[str, Any]
+
+#: Bytes held after the request head until the application accepts (a client
+#: may not send them yet, RFC 6455 4.1, but some do); past this, reading pauses.
+EARLY_DATA_LIMIT = 64 * 1024
 
 
 class WSFrameProtocol(asyncio.Protocol):
@@ -102,7 +122,7 @@ class WSFrameProtocol(asyncio.Protocol):
         self.deflate: PerMessageDeflate | None = None
         self.deflate_response: str | None = None
         self.connection: Connection | None = None   # once the handshake is accepted
-        self.early = b""                 # bytes that came after the head, before accept
+        self.early = bytearray()         # bytes that came after the head, before accept
 
         self.queue: asyncio.Queue[Message] = asyncio.Queue()
         self.handshake_complete = False  # accepted, refused or answered over HTTP
@@ -113,7 +133,13 @@ class WSFrameProtocol(asyncio.Protocol):
         self.disconnect_sent = False     # websocket.disconnect queued for the app
         self.close_timer: asyncio.TimerHandle | None = None
         self.close_timeout = 10.0        # seconds to wait for the client's Close after ours
-        self.read_paused = False
+        self.abort_timer: asyncio.TimerHandle | None = None   # closing, the buffer not drained
+        self.error_logged = False        # an unexpected error is logged once
+        # Reading pauses while any of these holds (`_update_reading`):
+        self.read_paused = False         # a message waits for the application (flow control)
+        self.write_paused = False        # the write buffer is over its high-water mark
+        self.early_full = False          # `early` is over EARLY_DATA_LIMIT
+        self.reading_paused = False      # what the transport was last told
         self.events: Iterator[Event] | None = None   # of the last read, not all handed out
         self.backlog: list[bytes] = []   # reads that came while those were handed out
         self.writable = asyncio.Event()
@@ -128,45 +154,75 @@ class WSFrameProtocol(asyncio.Protocol):
         self.last_ping_rtt = 0.0
 
     # -- asyncio.Protocol ------------------------------------------------------------------
+    # No exception may leave these: asyncio would log a "Fatal error" and, during
+    # the upgrade (uvicorn calls connection_made and data_received itself before
+    # handing the transport over), close it without this object ever hearing of
+    # it: it would stay in uvicorn's set of connections for good.
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.connections.add(self)  # type: ignore[arg-type]  # uvicorn types its protocols
-        self.server = get_local_addr(self.transport)
-        self.client = get_remote_addr(self.transport)
-        self.scheme = "wss" if is_ssl(self.transport) else "ws"
-        self._trace("WebSocket connection made")
+        try:
+            self.server = get_local_addr(self.transport)
+            self.client = get_remote_addr(self.transport)
+            self.scheme = "wss" if is_ssl(self.transport) else "ws"
+            self._trace("WebSocket connection made")
+        except Exception as error:
+            self._internal_error(error)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_keepalive()
-        connection = self.connection
-        code = connection.close_code if connection is not None and \
-            connection.close_code is not None else 1006
-        self._disconnect(code if self.handshake_complete else 1006)
-        self.connections.discard(self)
-        self._trace("WebSocket connection lost")
-        self.handshake_complete = True
-        self.disconnected = True
-        self.writable.set()              # never resumed after a paused transport is lost
-        self._cancel_close_timer()
-        if exc is None:
-            self.transport.close()
+        try:
+            self._stop_keepalive()
+            connection = self.connection
+            code = connection.close_code if connection is not None and \
+                connection.close_code is not None else 1006
+            self._disconnect(code if self.handshake_complete else 1006)
+            self._trace("WebSocket connection lost")
+        finally:
+            self.connections.discard(self)
+            self.handshake_complete = True
+            self.disconnected = True
+            self.writable.set()              # never resumed after a paused transport is lost
+            self._cancel_close_timer()
+            if self.abort_timer is not None:
+                self.abort_timer.cancel()
+                self.abort_timer = None
+            self.early = bytearray()
+            self.events = None
+            self.backlog.clear()
+            if exc is None:
+                self.transport.close()
 
     def eof_received(self) -> None:
         pass
 
     def pause_writing(self) -> None:
+        """The write buffer went over its high-water mark: ``send`` waits, and
+        reading stops (whatever the client sends may need an answer: a Pong)."""
         self.writable.clear()
+        self.write_paused = True
+        self._update_reading()
 
     def resume_writing(self) -> None:
+        """The write buffer drained below its low-water mark."""
         self.writable.set()
+        self.write_paused = False
+        self._update_reading()
 
     def data_received(self, data: bytes) -> None:
+        try:
+            self._data_received(data)
+        except Exception as error:
+            self._internal_error(error)
+
+    def _data_received(self, data: bytes) -> None:
         if self.connection is not None:
             self._received(data)
             return
+        if self.handshake_complete or self.transport.is_closing():
+            return                            # refused or answered over HTTP: not kept
         if self.request is not None:          # waiting for the application's answer
-            self.early += data
+            self._hold(data)
             return
         try:
             head = self.head.feed(data)
@@ -176,11 +232,18 @@ class WSFrameProtocol(asyncio.Protocol):
         except HandshakeError as error:
             self.handshake_complete = True
             self._write(error.response())
-            self.transport.close()
+            self._close_transport()
             return
         self.request = head
-        self.early = self.head.remainder
         self._connect(head)
+        self._hold(self.head.remainder)
+
+    def _hold(self, data: bytes) -> None:
+        """Keep bytes that came before the application accepted (bounded)."""
+        self.early += data
+        if len(self.early) > EARLY_DATA_LIMIT and not self.early_full:
+            self.early_full = True
+            self._update_reading()
 
     # -- the opening handshake -------------------------------------------------------------------
 
@@ -207,7 +270,13 @@ class WSFrameProtocol(asyncio.Protocol):
         }
         offer = head.get("Sec-WebSocket-Extensions")
         if offer and self.config.ws_per_message_deflate:
-            accepted = accept_offer(offer)
+            try:
+                accepted = accept_offer(offer)
+            except HandshakeError as error:
+                # RFC 7692 5: an offer the server cannot accept is declined; the
+                # connection goes on without the extension.
+                self._trace(f"permessage-deflate offer declined: {error}")
+                accepted = None
             if accepted is not None:
                 self.deflate_response, self.deflate = accepted
         self.queue.put_nowait({"type": "websocket.connect"})
@@ -215,22 +284,54 @@ class WSFrameProtocol(asyncio.Protocol):
         task.add_done_callback(self.tasks.discard)
         self.tasks.add(task)
 
-    def _accept(self, message: Message) -> None:
-        self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" [accepted]')
-        headers = [*self.default_headers, *message.get("headers", [])]
+    def _accept_response(self, message: Message) -> bytes:
+        """The 101 response for ``websocket.accept``; ValueError or TypeError,
+        naming the field, for what the application got wrong."""
         subprotocol = message.get("subprotocol")
+        if subprotocol is not None and subprotocol != "" and \
+                subprotocol not in self.scope["subprotocols"]:
+            # RFC 6455 4.2.2: the server selects one of the client's subprotocols.
+            offered = ", ".join(self.scope["subprotocols"]) or "none"
+            raise ValueError(f"websocket.accept: subprotocol {subprotocol!r} was not offered "
+                             f"by the client (offered: {offered}; RFC 6455 4.2.2)")
+        extra = message.get("headers", [])
+        if isinstance(extra, (str, bytes)) or not isinstance(extra, Iterable):
+            raise TypeError("websocket.accept: headers must be an iterable of (name, value) "
+                            f"pairs, not {type(extra).__name__}")
+        headers = [*self.default_headers, *extra]
+        try:
+            return server_response(self.key, extensions=self.deflate_response,
+                                   subprotocol=subprotocol, headers=headers)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"websocket.accept: {error}") from None
+
+    def _accept(self, message: Message) -> None:
+        try:
+            response = self._accept_response(message)
+        except Exception:
+            self._refuse()
+            raise
+        self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" [accepted]')
         self.handshake_complete = True
         extensions = [self.deflate] if self.deflate is not None else []
         self.connection = Connection(Role.SERVER, max_message_size=self.config.ws_max_size,
                                      extensions=extensions)
         if self.transport.is_closing():
             return
-        self._write(server_response(self.key, extensions=self.deflate_response,
-                                    subprotocol=subprotocol, headers=headers))
+        self._write(response)
         self._start_keepalive()
-        early, self.early = self.early, b""
+        early, self.early = bytes(self.early), bytearray()
+        self.early_full = False
         if early:
             self._received(early)
+        self._update_reading()
+
+    def _refuse(self) -> None:
+        """The application's answer to the handshake was invalid: answer 500, close."""
+        self._send_500()
+        self._disconnect(1006)
+        self.early = bytearray()
+        self._close_transport()
 
     # -- receiving -------------------------------------------------------------------------------
 
@@ -275,7 +376,7 @@ class WSFrameProtocol(asyncio.Protocol):
                         self._flush()
                         self._disconnect(event.code, event.reason)
                         self._cancel_close_timer()
-                        self.transport.close()     # RFC 6455 7.1.1: the server closes TCP
+                        self._close_transport()    # RFC 6455 7.1.1: the server closes TCP
                         return
             except ProtocolError as error:
                 # wsframe queued the Close frame carrying the error's code (once).
@@ -283,21 +384,44 @@ class WSFrameProtocol(asyncio.Protocol):
                 self.backlog.clear()
                 self._flush()
                 self._disconnect(error.code, error.reason)
-                self.transport.close()
+                self._close_transport()
                 return
-            self.events = connection.feed(self.backlog.pop(0)) if self.backlog else None
+            except Exception as error:     # not the codec's contract: see _internal_error
+                self._internal_error(error)
+                return
+            self.events = None
+            if self.backlog:
+                try:
+                    self.events = connection.feed(self.backlog.pop(0))
+                except Exception as error:
+                    self._internal_error(error)
+                    return
         self._flush()
         # Read on once the application took every message, or once it closed
         # (it is done with messages; the client's Close must still be read).
         if self.read_paused and (self.queue.empty() or connection.state is not State.OPEN):
             self.read_paused = False
-            self.transport.resume_reading()
+            self._update_reading()
 
     def _deliver(self, message: Message) -> None:
         self.queue.put_nowait(message)
         if not self.read_paused:         # flow control: the app takes one message at a time
             self.read_paused = True
+            self._update_reading()
+
+    def _update_reading(self) -> None:
+        """Pause or resume reading: paused while a message waits for the
+        application, while the write buffer is over its high-water mark, or
+        while the bytes held before the application accepted are over
+        `EARLY_DATA_LIMIT`."""
+        paused = self.read_paused or self.write_paused or self.early_full
+        if paused is self.reading_paused or self.transport is None:
+            return
+        self.reading_paused = paused
+        if paused:
             self.transport.pause_reading()
+        else:
+            self.transport.resume_reading()
 
     def _disconnect(self, code: int, reason: str | None = None) -> None:
         """Queue ``websocket.disconnect`` for the application, once; a ``reason``
@@ -308,6 +432,36 @@ class WSFrameProtocol(asyncio.Protocol):
             if reason is not None:
                 message["reason"] = reason
             self.queue.put_nowait(message)
+
+    def _internal_error(self, error: BaseException) -> None:
+        """Something nobody expected went wrong (a bug here or in the codec: only
+        `ProtocolError` and `HandshakeError` are the codec's contract). Log it
+        once, answer what can still be answered (HTTP 500 before the handshake,
+        Close 1011 after it: RFC 6455 7.4.1), and close: never an exception
+        out of an asyncio callback, never a connection left behind."""
+        if not self.error_logged:
+            self.error_logged = True
+            self.logger.error("Unexpected error in the WebSocket connection (wsframe_uvicorn); "
+                              "closing it", exc_info=error)
+        self.events = None
+        self.backlog.clear()
+        self.early = bytearray()
+        try:
+            connection = self.connection
+            if connection is None:
+                self._send_500()
+                self._disconnect(1006)
+            else:
+                if connection.state is State.OPEN:
+                    connection.close(1011, "internal error")
+                self._flush()
+                self._disconnect(1011, "internal error")
+        except Exception:               # already logged; closing is what matters now
+            pass
+        finally:
+            self._cancel_close_timer()
+            if self.transport is not None:
+                self._close_transport()
 
     # -- keepalive -------------------------------------------------------------------------------
 
@@ -325,7 +479,7 @@ class WSFrameProtocol(asyncio.Protocol):
     def _schedule_ping(self) -> None:
         assert self.ping_interval is not None
         delay = max(0.0, self.ping_interval - self.last_ping_rtt)
-        self.ping_timer = self.loop.call_later(delay, self._send_keepalive_ping)
+        self.ping_timer = self._call_later(delay, self._send_keepalive_ping)
 
     def _send_keepalive_ping(self) -> None:
         self.ping_timer = None
@@ -338,7 +492,7 @@ class WSFrameProtocol(asyncio.Protocol):
         connection.send_ping(self.pending_ping)
         self._flush()
         if self.ping_timeout is not None:
-            self.pong_timer = self.loop.call_later(self.ping_timeout, self._keepalive_timeout)
+            self.pong_timer = self._call_later(self.ping_timeout, self._keepalive_timeout)
         else:
             self._schedule_ping()
 
@@ -363,25 +517,28 @@ class WSFrameProtocol(asyncio.Protocol):
         connection.close(1011, "keepalive ping timeout")
         self._flush()
         self._disconnect(1011, "keepalive ping timeout")
-        self.transport.close()
+        self._close_transport()
 
     # -- the application -------------------------------------------------------------------------
 
     def shutdown(self) -> None:
         """The server is shutting down: close with 1012 (Service Restart)."""
-        self._stop_keepalive()
-        connection = self.connection
-        if connection is not None and connection.state is not State.OPEN:
-            self._cancel_close_timer()      # never a second Close frame
-            self.transport.close()
-            return
-        if connection is not None:
-            self._disconnect(1012)
-            connection.close(1012)
-            self._flush()
-        elif not self.handshake_complete:
-            self._send_500()
-        self.transport.close()
+        try:
+            self._stop_keepalive()
+            connection = self.connection
+            if connection is not None and connection.state is not State.OPEN:
+                self._cancel_close_timer()      # never a second Close frame
+            elif connection is not None:
+                self._disconnect(1012)
+                connection.close(1012)
+                self._flush()
+            elif not self.handshake_complete:
+                self._send_500()
+        except Exception as error:
+            self._internal_error(error)
+        self._close_transport()
+        if self.write_paused:
+            self._abort()      # the client does not read what it was sent: no waiting for it
 
     def _send_500(self) -> None:
         if self.handshake_complete or self.response_started:
@@ -398,17 +555,17 @@ class WSFrameProtocol(asyncio.Protocol):
         except BaseException:
             self.logger.exception("Exception in ASGI application\n")
             self._send_500()
-            self.transport.close()
+            self._close_transport()
         else:
             if not self.handshake_complete:
                 self.logger.error("ASGI callable returned without completing handshake.")
                 self._send_500()
-                self.transport.close()
+                self._close_transport()
             elif result is not None:
                 self.logger.error("ASGI callable should return None, but returned '%s'.",
                                   result)
         if self.close_timer is None:
-            self.transport.close()
+            self._close_transport()
 
     async def send(self, message: Message) -> None:
         """The ASGI ``send`` callable."""
@@ -423,22 +580,22 @@ class WSFrameProtocol(asyncio.Protocol):
                 self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" 403')
                 self.handshake_complete = True
                 self._disconnect(1006)
+                self.early = bytearray()
                 self._write(rejection(403))
-                self.transport.close()
+                self._close_transport()
             elif kind == "websocket.http.response.start":
-                status = message["status"]
-                if not 100 <= status < 600:
-                    raise RuntimeError(f"Invalid HTTP status code '{status}' in response.")
-                self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" {status}')
+                try:
+                    head = self._response_start(message)
+                except Exception:
+                    self._refuse()
+                    raise
+                self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" '
+                          f'{message["status"]}')
                 self.handshake_complete = True
                 self.response_started = True
-                headers = list(message.get("headers", []))
-                if any(name.lower() == b"content-length" for name, _value in headers):
-                    # Its length is known: the head goes now, the body as it comes.
-                    self._write(response_head(status, headers=headers))
-                else:
-                    # Its length is not: the body is collected, then sent with it.
-                    self.response = (status, headers)
+                self.early = bytearray()
+                if head is not None:
+                    self._write(head)
             else:
                 raise RuntimeError("Expected ASGI message 'websocket.accept', 'websocket.close' "
                                    f"or 'websocket.http.response.start' but got '{kind}'.")
@@ -457,7 +614,7 @@ class WSFrameProtocol(asyncio.Protocol):
                     self._write(rejection(status, headers=headers,
                                           body=bytes(self.response_body)))
                 self._disconnect(1006)
-                self.transport.close()
+                self._close_transport()
         else:
             connection = self.connection
             assert connection is not None
@@ -483,11 +640,26 @@ class WSFrameProtocol(asyncio.Protocol):
                     self._process()     # look for the client's Close in what was read
                 elif self.read_paused:
                     self.read_paused = False
-                    self.transport.resume_reading()
-                self.close_timer = self.loop.call_later(self.close_timeout, self._close_late)
+                    self._update_reading()
+                if not self.transport.is_closing():
+                    self.close_timer = self._call_later(self.close_timeout, self._close_late)
             else:
                 raise RuntimeError("Expected ASGI message 'websocket.send' or 'websocket.close',"
                                    f" but got '{kind}'.")
+
+    def _response_start(self, message: Message) -> bytes | None:
+        """Check ``websocket.http.response.start``: the head to send now when its
+        length is known (the body then goes as it comes), else None (the body is
+        collected, then sent with it: ``self.response``)."""
+        status = message["status"]
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status < 600:
+            raise RuntimeError(f"Invalid HTTP status code '{status}' in response.")
+        headers = list(message.get("headers", []))
+        head = response_head(status, headers=headers)   # checks the headers (ValueError)
+        if any(name.lower() == b"content-length" for name, _value in headers):
+            return head
+        self.response = (status, headers)
+        return None
 
     async def receive(self) -> Message:
         """The ASGI ``receive`` callable."""
@@ -496,20 +668,46 @@ class WSFrameProtocol(asyncio.Protocol):
         message = await self.queue.get()
         if self.read_paused and self.queue.empty() and self.events is None:
             self.read_paused = False
-            self.transport.resume_reading()
+            self._update_reading()
         return message
 
     # -- helpers ---------------------------------------------------------------------------------
 
+    def _call_later(self, delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+        """``loop.call_later`` for a callback that must not raise (see _internal_error)."""
+        return self.loop.call_later(delay, self._guarded, callback)
+
+    def _guarded(self, callback: Callable[[], None]) -> None:
+        try:
+            callback()
+        except Exception as error:
+            self._internal_error(error)
+
     def _close_late(self) -> None:
         """The client did not answer our Close in time: close TCP (RFC 6455 7.1.1)."""
         self.close_timer = None
-        self.transport.close()
+        self._close_transport()
+        if self.write_paused:
+            self._abort()               # nor does it read: nothing to wait for
 
     def _cancel_close_timer(self) -> None:
         if self.close_timer is not None:
             self.close_timer.cancel()
             self.close_timer = None
+
+    def _close_transport(self) -> None:
+        """Close TCP once the write buffer drained; if it has not ``close_timeout``
+        seconds later (the client does not read), abort: a peer that never reads
+        keeps no connection open, and shutdown waits for none."""
+        self.transport.close()
+        if not self.disconnected and self.abort_timer is None:
+            self.abort_timer = self._call_later(self.close_timeout, self._abort)
+
+    def _abort(self) -> None:
+        """Drop the connection without waiting for the write buffer to drain."""
+        if not self.disconnected:
+            self._trace("WebSocket closed without waiting for the client to read")
+            self.transport.abort()
 
     def _flush(self) -> None:
         connection = self.connection
