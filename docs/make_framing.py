@@ -18,11 +18,45 @@ sys.path.append(str(ROOT))  # the checkout, if wsframe is not installed
 
 from wsframe.cli import main  # noqa: E402
 
-# The fragmented exchange of section 4, built with the CLI's own build command.
-FRAGMENTS = "01830a0b0c0d426e60" "89810102030441" "80820102030469 6d".replace(" ", "")
-INTERLEAVED = "01830a0b0c0d426e60" "89810102030441" "828201020304696e"
+# The frames of section 4, built with the CLI's own build command. A dissect
+# command names them as {HEL}, {PING}, ...: render() puts in the hex that the
+# build command printed, so the bytes taken apart are the bytes just built.
+BUILDS = {
+    "HEL": "wsframe build text Hel --no-fin --mask 0a0b0c0d",
+    "PING": "wsframe build ping ? --mask 01020304",
+    "LO": "wsframe build continuation lo --mask 05060708",
+    "HI": "wsframe build binary hi --mask 0d0e0f10",
+}
 
-SECTIONS: list[tuple[str, list[str]]] = [
+# Section 2's 64-bit example: the smallest payload that needs the 64-bit form.
+LONG = "827f" + (65536).to_bytes(8, "big").hex() + "ab" * 65536
+
+
+class Python:
+    """A Python block of the walkthrough: shown, run, and its output shown below it."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+
+MASKING = Python('''from wsframe import Opcode, build_frame
+
+payload = "Hello".encode()
+key = bytes.fromhex("37fa213d")
+masked = bytes(byte ^ key[i % 4] for i, byte in enumerate(payload))
+for i, byte in enumerate(payload):
+    print(f"byte {i}: {chr(byte)!r} {byte:08b} XOR key[{i % 4}] {key[i % 4]:08b}"
+          f" = {masked[i]:08b} ({byte:02x} ^ {key[i % 4]:02x} = {masked[i]:02x})")
+frame = build_frame(Opcode.TEXT, payload, mask=key)
+print("frame:", frame.hex(" "))
+assert frame[2:6] == key and frame[6:] == masked
+assert bytes(byte ^ key[i % 4] for i, byte in enumerate(masked)) == payload
+print("unmasked again:", bytes(byte ^ key[i % 4] for i, byte in enumerate(masked)))
+''')
+
+Item = str | Python
+
+SECTIONS: list[tuple[str, list[Item]]] = [
     ("""# RFC 6455 framing, one picture at a time
 
 Every WebSocket message travels as one or more *frames*. A frame is a small
@@ -52,44 +86,75 @@ masking key. `--explain` dissects what was built, as the server reads it:
 * **Masking-key**: 4 bytes. Byte *i* of the payload is XORed with key byte
   *i* mod 4 (section 5.3): `48 65 6c 6c 6f` ("Hello") became `7f 9f 4d 51 58`.
 
-## 2. Longer payloads: 16-bit and 64-bit lengths
+## 2. Masking, byte by byte, and why clients mask
+
+Masking is an XOR of each payload byte with one byte of the key, the key's
+four bytes taken in turn (byte *i* with key byte *i* mod 4). XOR twice with
+the same byte gives the original back, so the receiver unmasks with the very
+same operation. Here is the frame of section 1, computed by hand and checked
+against `build_frame`:
+""", [MASKING]),
+    ("""Masking hides nothing: the key travels in clear, just before the payload.
+What it protects is the network *between* the two ends (RFC 6455 section
+10.3, "Attacks On Infrastructure"). A web page's script chooses what its
+WebSocket sends. Without masking, a hostile page could send bytes that an
+old transparent proxy or cache, one that does not understand WebSocket,
+reads as a fresh HTTP request of the attacker's choosing, and poison that
+cache for every other user behind it. With masking, the browser picks a new
+key for every frame from a strong source of randomness (section 5.3: the
+key "MUST be unpredictable"), after the script has handed over its data, so
+the script cannot predict a single byte that goes on the wire. That is why
+the rule binds the client (section 5.1: a client MUST mask every frame, a
+server MUST NOT mask), why wsframe's client side takes a fresh
+`os.urandom(4)` key for each frame, and why a receiver fails the connection
+(1002) on an unmasked frame from a client or a masked one from a server.
+
+## 3. Longer payloads: 16-bit and 64-bit lengths
 
 A length of 126 in the 7-bit field means "the real length follows in 16
 bits", 127 means "in 64 bits". A server's frames to a client are not masked,
 so there is no key. Here is a 200-byte binary frame, as a client reads it:
 """, ["wsframe dissect --role client --hex 827e00c8" + "ab" * 200]),
+    ("""Payloads of 65,536 bytes or more need the 64-bit form: 127, then eight
+bytes of length. The smallest such frame, 65,536 bytes of 0xab:
+""", ["wsframe dissect --role client --hex " + LONG]),
+    ("""The most significant of those 64 bits must be 0 (section 5.2), so no
+length reaches 2^63. A receiver refuses the frame from its header alone,
+before a single payload byte arrives:
+""", ["wsframe dissect --role client --hex 827f8000000000000000"]),
     ("""The length must use the shortest form that fits (section 5.2: "the minimal
 number of bytes MUST be used"). The same 5-byte text sent with the 16-bit
 form is a protocol error, caught at the fourth byte, before any payload:
 """, ["wsframe dissect --hex 81fe000537fa213d7f9f4d5158"]),
-    ("""## 3. Control frames
+    ("""## 4. Control frames
 
 Close, ping and pong are *control frames*. They may not be fragmented and
 carry at most 125 bytes (section 5.5). A Close frame's payload, when there is
 one, starts with a 2-byte status code. This is how a loaded server sheds a
 client with 1013 Try Again Later, and how the client reads it:
 """, ["wsframe build close --code 1013 --reason busy --explain"]),
-    ("""## 4. Fragmentation
+    ("""## 5. Fragmentation
 
 A message may be split into several frames: the first carries the opcode
 (text or binary) with FIN=0, the following ones use the continuation opcode,
 and the last one has FIN=1 (section 5.4). Control frames may come between the
-fragments. Here "Hel", a ping, then "lo":
-""", ["wsframe build text Hel --no-fin --mask 0a0b0c0d",
-      "wsframe build ping ? --mask 01020304",
-      "wsframe build continuation lo --mask 01020304",
-      "wsframe dissect --hex " + FRAGMENTS]),
+fragments. Here "Hel", a ping with the payload "?", then "lo", each built
+with its own key, and the three frames one after the other, as the server
+reads them:
+""", [BUILDS["HEL"], BUILDS["PING"], BUILDS["LO"],
+      "wsframe dissect --hex {HEL}{PING}{LO}"]),
     ("""Only continuation and control frames may come before the message ends.
-Starting another message in the middle is a protocol error; the dissector
-shows the rule, where it is written, and the Close frame a correct endpoint
-sends back:
-""", ["wsframe dissect --hex " + INTERLEAVED]),
-    ("""## 5. What to do about a close code
+Starting another message in the middle is a protocol error: here the same
+"Hel" and ping, then a binary message "hi" where "lo" should continue the
+text. The dissector shows the rule, where it is written, and the Close
+frame a correct endpoint sends back:
+""", [BUILDS["HI"], "wsframe dissect --hex {HEL}{PING}{HI}"]),
+    ("""## 6. What to do about a close code
 
 `wsframe explain` and `wsframe compare` hold what each close code means and
 whether to reconnect. 1002 means a broken peer; 1013 a busy server:
 """, ["wsframe compare 1002 1013"]),
-    ("""## 6. On the wire: a capture, and a live tap
+    ("""## 7. On the wire: a capture, and a live tap
 
 A 1002 usually comes with a question: which side sent the bad frame, or did
 something in between damage it? `wsframe dissect` reads pcap and pcapng files
@@ -123,18 +188,40 @@ def run(command: str) -> str:
     return out.getvalue() + suffix
 
 
+def run_python(code: str) -> str:
+    """What a Python block prints when it runs."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "<docs/framing.md>", "exec"), {"__name__": "__framing__"})
+    return out.getvalue()
+
+
+def built_hex(name: str) -> str:
+    """The hex that BUILDS[name] prints, without spaces."""
+    return run(BUILDS[name]).replace(" ", "").strip()
+
+
 def render() -> str:
     """The whole document."""
     parts = []
-    for text, commands in SECTIONS:
+    for text, items in SECTIONS:
         parts.append(text)
-        if not commands:             # the recorded proxy session
+        if not items:                # the recorded proxy session
             recorded = (ROOT / "docs" / "proxy-session.txt").read_text(encoding="utf-8")
             parts.append(f"```\n{recorded}```\n")
-        for command in commands:
+        for item in items:
+            if isinstance(item, Python):
+                parts.append(f"```python\n{item.code}```\n")
+                parts.append(f"It prints:\n\n```\n{run_python(item.code)}```\n")
+                continue
+            command = item
+            if "{" in command:          # frames built above, by name
+                command = command.format(**{name: built_hex(name) for name in BUILDS})
             shown = command
-            if len(command) > 200:      # the 200-byte payload, abbreviated for reading
-                shown = command[:command.index("ab")] + "abab...ab   # 200 bytes of 0xab"
+            if len(command) > 200:      # long payloads, abbreviated for reading
+                count = (len(command) - command.index("abab")) // 2
+                shown = (command[:command.index("abab")]
+                         + f"abab...ab   # {count:,} bytes of 0xab")
             parts.append(f"```\n$ {shown}\n{run(command)}```\n")
     return "\n".join(parts)
 
