@@ -8,7 +8,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 NODE_DIR := tests/integration/node
 NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
-.PHONY: demo test test-dist test-matrix compiled test-compiled speedups test-speedups test-uvicorn compliance compliance-uvicorn fuzz \
+.PHONY: demo test test-dist test-matrix compiled test-compiled speedups test-speedups test-uvicorn compliance compliance-uvicorn fuzz docs \
 	bench bench-quick bench-wire browser-deps node-deps capture-deps captures clean
 
 # -- environments ---------------------------------------------------------------
@@ -45,6 +45,19 @@ test: $(VENV)/.test $(NODE_WS)
 # sdist's own tests (tests/dist/test_dist.py; needs PyPI, about 2 minutes).
 test-dist: $(VENV)/.test
 	WSFRAME_TEST_DIST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/dist
+
+# The documentation (docs/, Sphinx + MyST, pinned in requirements/docs.txt) into
+# docs/_build/html, warnings as errors. Its own venv: Sphinx 9 needs Python >= 3.11.
+DVENV := .venv-docs
+$(DVENV)/.ok: requirements/docs.txt
+	$(PYTHON) -m venv $(DVENV)
+	$(DVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/docs.txt
+	touch $@
+
+docs: $(DVENV)/.ok
+	rm -rf docs/_build
+	$(DVENV)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs/_build/html/index.html"
 
 $(VENV)/.bench: $(VENV)/.pkg requirements/bench.txt
 	$(PIP) install -r requirements/bench.txt
@@ -181,8 +194,8 @@ test-matrix: $(NODE_WS)
 	./.ci/test-matrix.sh $(MATRIX)
 
 clean:
-	rm -rf $(VENV) $(CVENV) $(UVENV) $(SPEEDUPS) .venv-3.* .hypothesis .mypy_cache .ruff_cache \
-		.pytest_cache reports build
+	rm -rf $(VENV) $(CVENV) $(UVENV) $(DVENV) $(SPEEDUPS) .venv-3.* .hypothesis .mypy_cache .ruff_cache \
+		.pytest_cache reports build docs/_build
 
 # -- Autobahn|Testsuite (needs Python 2.7, found through pyenv) ------------------
 PY27     ?= $(shell pyenv prefix $$(pyenv versions --bare 2>/dev/null | grep -E '^2\.7' | tail -n 1) 2>/dev/null)/bin/python
