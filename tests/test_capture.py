@@ -271,7 +271,8 @@ def test_cli_reports_a_truncated_capture_in_one_line(tmp_path: Path) -> None:
     cut.write_bytes(DEFLATE[:-10])
     done = wsframe("dissect", str(cut))
     assert done.returncode == 2
-    assert done.stderr.strip().startswith(f"wsframe: error: {cut}: the file ends inside the record of packet")
+    assert done.stderr.strip().startswith(
+        f"wsframe: error: {cut}: the file ends inside the record of packet")
     assert "[1] pkt" in done.stdout                # what came before was shown
 
 

@@ -30,6 +30,7 @@ from . import COMPILED, __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
 from .close_codes import CloseCodeInfo, Retry, compare, explain
 from .dissect import (
+    CAPTURE_MAX_CONNECTIONS,
     CAPTURE_MAX_MESSAGE_SIZE,
     Dissector,
     dissect,
@@ -94,6 +95,12 @@ def _code(text: str) -> int:
     if len(digits) > 5 or int(digits) > 65535:
         raise UsageError(f"{text} is not a close code: close codes are 0-65535")
     return int(digits)
+
+
+def _count(text: str) -> int:
+    if not _DECIMAL.fullmatch(text) or len(text) > 9 or int(text) == 0:
+        raise UsageError(f"{text!r} is not a count (digits, at least 1)")
+    return int(text)
 
 
 def _size(text: str) -> int | None:
@@ -166,7 +173,7 @@ def _dissect_capture(args: argparse.Namespace, handle: IO[bytes]) -> int:
     try:
         with handle:
             for record in dissect_capture(handle, max_message_size=limit, deflate=params,
-                                          stats=stats):
+                                          max_connections=args.max_connections, stats=stats):
                 report.record(record)
     except CaptureError as exc:
         report.end(stats)
@@ -536,6 +543,10 @@ wsframe dissect --role client --deflate "permessage-deflate" --hex c107f248cdc9c
                    f"{CAPTURE_MAX_MESSAGE_SIZE}); larger is a 1009 violation")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="for a capture: every frame on the header diagram, not one line")
+    p.add_argument("--max-connections", type=_count, default=CAPTURE_MAX_CONNECTIONS,
+                   metavar="N", help="for a capture: connections followed at once (default "
+                   f"{CAPTURE_MAX_CONNECTIONS:,}); past it the least recently active one is "
+                   "dropped, and the totals say how many were")
     p.set_defaults(func=cmd_dissect)
 
     p = _subparser(sub, "proxy", "a transparent tap: forward a client to a server, show "

@@ -35,7 +35,8 @@ from .opcodes import Opcode
 from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
 from .roles import Role
 
-__all__ = ["CAPTURE_MAX_MESSAGE_SIZE", "EXAMPLE_CLIENT_KEY", "Dissection", "Dissector",
+__all__ = ["CAPTURE_MAX_CONNECTIONS", "CAPTURE_MAX_MESSAGE_SIZE", "EXAMPLE_CLIENT_KEY",
+           "Dissection", "Dissector",
            "FrameView", "Verdict", "dissect", "frame_json", "header_fields", "plural",
            "render_diagram", "render_frame", "render_frame_line", "render_text",
            "render_verdict", "to_json", "verdict_json"]
@@ -48,6 +49,10 @@ EXAMPLE_CLIENT_KEY = bytes.fromhex("1a2b3c4d")
 #: (wsframe.tools): high, since the endpoints' own limits are unknown, and it
 #: bounds the memory a connection can take.
 CAPTURE_MAX_MESSAGE_SIZE = 64 * 2**20
+
+#: Connections a capture dissection follows at once (wsframe.tools.tcp): past
+#: it, the least recently active one is dropped and counted.
+CAPTURE_MAX_CONNECTIONS = 10_000
 
 #: Bytes of a frame kept for showing its header (the longest header is 14).
 _HEAD = 14

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -42,7 +44,14 @@ from .session import (
     Where,
     violation_json,
 )
-from .tcp import DEFAULT_MAX_PENDING, Connection, Connections, Stream
+from .tcp import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_PENDING,
+    DEFAULT_MAX_TOTAL_PENDING,
+    Connection,
+    Connections,
+    Stream,
+)
 
 __all__ = ["CaptureReport", "SummaryRecord", "dissect_capture"]
 
@@ -62,6 +71,8 @@ class CaptureStats:
     packets: int = 0
     tcp_segments: int = 0
     connections: int = 0
+    dropped_connections: int = 0     # over max_connections open at once
+    max_connections: int | None = None
 
 
 def _endpoint(address: tuple[str, int]) -> str:
@@ -71,15 +82,24 @@ def _endpoint(address: tuple[str, int]) -> str:
 
 def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
                     = CAPTURE_MAX_MESSAGE_SIZE, deflate: DeflateParams | None = None,
-                    max_pending: int = DEFAULT_MAX_PENDING, stats: CaptureStats | None = None
-                    ) -> Iterator[Record | SummaryRecord]:
+                    max_pending: int = DEFAULT_MAX_PENDING,
+                    max_total_pending: int | None = DEFAULT_MAX_TOTAL_PENDING,
+                    max_connections: int | None = DEFAULT_MAX_CONNECTIONS,
+                    stats: CaptureStats | None = None) -> Iterator[Record | SummaryRecord]:
     """Every record of every connection in the capture ``handle``, in capture order.
+
+    ``max_pending`` and ``max_total_pending`` bound the out-of-order bytes
+    held per direction and in all; ``max_connections`` the connections
+    followed at once (past it the least recently active one is dropped: its
+    summary says so, and ``stats.dropped_connections`` counts it).
 
     Raises `wsframe.tools.pcap.CaptureError` if the file is not a capture or
     is damaged (records before the damage are delivered first).
     """
     stats = stats if stats is not None else CaptureStats()
-    connections = Connections(max_pending)
+    stats.max_connections = max_connections
+    connections = Connections(max_pending, max_total_pending=max_total_pending,
+                              max_connections=max_connections)
     sessions: dict[int, Session] = {}
     for packet in read_packets(handle):
         stats.packets += 1
@@ -88,6 +108,11 @@ def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
             continue
         stats.tcp_segments += 1
         connection, chunks, _new = connections.add(segment)
+        for dropped in connections.dropped:
+            stats.dropped_connections += 1
+            yield _end(sessions.pop(dropped.number), dropped,
+                       f"dropped: more than {max_connections:,} connections open at once "
+                       "(this one was the least recently active)")
         if connection is None:
             continue
         session = sessions.get(connection.number)
@@ -153,7 +178,11 @@ class CaptureReport:
         self.verbose = verbose
         self.unit = unit            # "packet" (a capture) or "read" (the live proxy)
         self.violations = 0
-        self.summaries: list[dict[str, Any]] = []
+        self.connections = 0            # summaries shown
+        self.websocket_connections = 0
+        # --json: the summaries wait for the end of the document, in a file
+        # past 1 MiB (memory stays bounded however many connections there are)
+        self._summaries: IO[str] | None = None
         self._frames = 0
         if self.json:
             self.out.write('{\n  "frames": [')
@@ -182,7 +211,7 @@ class CaptureReport:
         elif isinstance(record, ViolationRecord):
             lines += violation_lines(record, self.unit)
         else:
-            self.summaries.append(record.summary)
+            self._count(record.summary)
             lines += summary_lines(record.summary, self.unit)
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()            # live output (the proxy), even into a pipe
@@ -195,27 +224,46 @@ class CaptureReport:
             self.out.write(("," if self._frames else "") + "\n    " + json.dumps(entry))
             self._frames += 1
         elif isinstance(record, SummaryRecord):
-            self.summaries.append(record.summary)
+            # (as json.dumps(..., indent=2) lays it out inside the document)
+            entry = textwrap.indent(json.dumps(record.summary, indent=2), "    ")
+            if self._summaries is None:
+                self._summaries = tempfile.SpooledTemporaryFile(2**20, "w+")  # noqa: SIM115
+                self._summaries.write("\n" + entry)
+            else:
+                self._summaries.write(",\n" + entry)
+            self._count(record.summary)
+
+    def _count(self, summary: dict[str, Any]) -> None:
+        self.connections += 1
+        self.websocket_connections += summary["kind"] == "websocket"
 
     def end(self, stats: CaptureStats | None = None) -> None:
         """Finish the output with the totals (``stats``: a capture's)."""
-        stats = stats if stats is not None else CaptureStats(connections=len(self.summaries))
+        stats = stats if stats is not None else CaptureStats(connections=self.connections)
         totals = {"packets": stats.packets, "tcp_segments": stats.tcp_segments,
                   "connections": stats.connections,
-                  "websocket_connections": sum(s["kind"] == "websocket"
-                                               for s in self.summaries),
+                  "websocket_connections": self.websocket_connections,
+                  "dropped_connections": stats.dropped_connections,
                   "violations": self.violations}
         if self.unit == "read":
-            totals = {"connections": len(self.summaries), "violations": self.violations}
+            totals = {"connections": self.connections, "violations": self.violations}
         if self.json:
-            body = json.dumps({"connections": self.summaries, "totals": totals,
-                               "valid": self.violations == 0}, indent=2)[1:-1].strip("\n")
-            self.out.write(("\n  ]" if self._frames else "]") + ",\n" + body + "\n}\n")
+            self.out.write(("\n  ]" if self._frames else "]") + ',\n  "connections": [')
+            if self._summaries is not None:
+                self._summaries.seek(0)
+                while piece := self._summaries.read(65536):
+                    self.out.write(piece)
+                self._summaries.close()
+                self._summaries = None
+                self.out.write("\n  ")
+            body = json.dumps({"totals": totals, "valid": self.violations == 0},
+                              indent=2)[1:-1].strip("\n")
+            self.out.write("],\n" + body + "\n}\n")
             return
         found = (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
                  if self.violations else "no violation.")
         if self.unit == "read":
-            self.out.write(f"\n{plural(len(self.summaries), 'connection')}; {found}\n")
+            self.out.write(f"\n{plural(self.connections, 'connection')}; {found}\n")
             self.out.flush()
             return
         self.out.write(
@@ -224,6 +272,12 @@ class CaptureReport:
             f"({totals['websocket_connections']} WebSocket); "
             + (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
                if self.violations else "no violation.") + "\n")
+        if stats.dropped_connections:
+            self.out.write(
+                f"{plural(stats.dropped_connections, 'connection')} dropped before "
+                f"{'it' if stats.dropped_connections == 1 else 'they'} ended: more than "
+                f"{stats.max_connections or 0:,} were open at once (the least recently "
+                "active go first; see --max-connections).\n")
 
 
 def _peer(sender: str) -> str:
