@@ -225,12 +225,12 @@ class CaptureReport:
             self._frames += 1
         elif isinstance(record, SummaryRecord):
             # (as json.dumps(..., indent=2) lays it out inside the document)
-            entry = textwrap.indent(json.dumps(record.summary, indent=2), "    ")
+            laid_out = textwrap.indent(json.dumps(record.summary, indent=2), "    ")
             if self._summaries is None:
                 self._summaries = tempfile.SpooledTemporaryFile(2**20, "w+")  # noqa: SIM115
-                self._summaries.write("\n" + entry)
+                self._summaries.write("\n" + laid_out)
             else:
-                self._summaries.write(",\n" + entry)
+                self._summaries.write(",\n" + laid_out)
             self._count(record.summary)
 
     def _count(self, summary: dict[str, Any]) -> None:
