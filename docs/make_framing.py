@@ -86,7 +86,7 @@ masking key. `--explain` dissects what was built, as the server reads it:
 * **Masking-key**: 4 bytes. Byte *i* of the payload is XORed with key byte
   *i* mod 4 (section 5.3): `48 65 6c 6c 6f` ("Hello") became `7f 9f 4d 51 58`.
 
-## 2. Masking, byte by byte, and why clients mask
+### Masking, byte by byte, and why clients mask
 
 Masking is an XOR of each payload byte with one byte of the key, the key's
 four bytes taken in turn (byte *i* with key byte *i* mod 4). XOR twice with
@@ -109,7 +109,7 @@ server MUST NOT mask), why wsframe's client side takes a fresh
 `os.urandom(4)` key for each frame, and why a receiver fails the connection
 (1002) on an unmasked frame from a client or a masked one from a server.
 
-## 3. Longer payloads: 16-bit and 64-bit lengths
+## 2. Longer payloads: 16-bit and 64-bit lengths
 
 A length of 126 in the 7-bit field means "the real length follows in 16
 bits", 127 means "in 64 bits". A server's frames to a client are not masked,
@@ -126,14 +126,14 @@ before a single payload byte arrives:
 number of bytes MUST be used"). The same 5-byte text sent with the 16-bit
 form is a protocol error, caught at the fourth byte, before any payload:
 """, ["wsframe dissect --hex 81fe000537fa213d7f9f4d5158"]),
-    ("""## 4. Control frames
+    ("""## 3. Control frames
 
 Close, ping and pong are *control frames*. They may not be fragmented and
 carry at most 125 bytes (section 5.5). A Close frame's payload, when there is
 one, starts with a 2-byte status code. This is how a loaded server sheds a
 client with 1013 Try Again Later, and how the client reads it:
 """, ["wsframe build close --code 1013 --reason busy --explain"]),
-    ("""## 5. Fragmentation
+    ("""## 4. Fragmentation
 
 A message may be split into several frames: the first carries the opcode
 (text or binary) with FIN=0, the following ones use the continuation opcode,
@@ -149,12 +149,12 @@ Starting another message in the middle is a protocol error: here the same
 text. The dissector shows the rule, where it is written, and the Close
 frame a correct endpoint sends back:
 """, [BUILDS["HI"], "wsframe dissect --hex {HEL}{PING}{HI}"]),
-    ("""## 6. What to do about a close code
+    ("""## 5. What to do about a close code
 
 `wsframe explain` and `wsframe compare` hold what each close code means and
 whether to reconnect. 1002 means a broken peer; 1013 a busy server:
 """, ["wsframe compare 1002 1013"]),
-    ("""## 7. On the wire: a capture, and a live tap
+    ("""## 6. On the wire: a capture, and a live tap
 
 A 1002 usually comes with a question: which side sent the bad frame, or did
 something in between damage it? `wsframe dissect` reads pcap and pcapng files

@@ -20,11 +20,11 @@ def test_framing_walkthrough_is_current() -> None:
 
 
 def test_fragmentation_dissects_the_frames_it_builds() -> None:
-    """Section 5 takes apart exactly the bytes its build commands printed (it once
+    """Section 4 takes apart exactly the bytes its build commands printed (it once
     dissected other, hard-coded bytes and taught "Helho")."""
     import re
     text = (DOCS / "framing.md").read_text(encoding="utf-8")
-    section = text[text.index("## 5. Fragmentation"):text.index("## 6.")]
+    section = text[text.index("## 4. Fragmentation"):text.index("## 5.")]
     built = [line.replace(" ", "") for line in
              re.findall(r"^\$ wsframe build [^\n]*\n([0-9a-f ]+)\n", section, re.M)]
     dissected = re.findall(r"^\$ wsframe dissect --hex ([0-9a-f]+)\n", section, re.M)
