@@ -17,16 +17,19 @@ from capture_tools import (
     ACK,
     SAMPLES,
     SYN,
+    Conversation,
     block,
     epb,
     idb,
     packets_of,
     pcap,
     pcapng,
+    run,
     shb,
     tcp_packet,
 )
 
+from wsframe import Opcode, build_frame
 from wsframe.cli import main
 from wsframe.tools.capture import CaptureStats, dissect_capture
 from wsframe.tools.pcap import CaptureError, Packet, Segment, decode, read_packets
@@ -242,3 +245,32 @@ def test_a_syn_flood_takes_bounded_memory() -> None:
         tracemalloc.stop()
     assert count == 20_000
     assert peak < 8 * 2**20, peak
+
+
+# -- hostile handshakes ----------------------------------------------------------------------
+
+UPGRADE = ("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+ACCEPTED = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+
+
+def test_a_non_ascii_key_is_an_invalid_handshake_and_the_dissection_goes_on(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    talk = Conversation()
+    talk.send("client", UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQé=").encode("latin-1"))
+    talk.send("server", ACCEPTED)
+    talk.send("client", build_frame(Opcode.TEXT, b"hi", mask=b"abcd"))
+    talk.send("server", build_frame(Opcode.TEXT, b"hi"))
+    talk.close()
+    result = run(pcap(talk.packets))
+    (summary,) = result["summaries"].values()
+    assert summary["kind"] == "websocket" and summary["handshake_error"]
+    assert (1, f"10.0.0.2:80 accepts: 101 Switching Protocols, no extension; the handshake "
+            f"is invalid: {summary['handshake_error']}") in result["notes"]
+    assert [r.view.frame.payload for r in result["frames"]] == [b"hi", b"hi"]
+    path = tmp_path / "key.pcap"
+    path.write_bytes(pcap(talk.packets))
+    assert main(["dissect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert f"  handshake invalid: {summary['handshake_error']}\n" in out

@@ -314,6 +314,8 @@ def summary_lines(summary: dict[str, Any], unit: str = "packet") -> list[str]:
     if summary.get("request"):
         lines.append(f"  handshake: {summary['request']} -> {summary.get('response', '?')}; "
                      + (summary["extensions"] or "no extension"))
+        if summary.get("handshake_error"):
+            lines.append(f"  handshake invalid: {summary['handshake_error']}")
     elif summary["roles_inferred"]:
         lines.append("  handshake: not in the capture (roles inferred from the masking bits)")
     for name, direction in summary["directions"].items():

@@ -28,7 +28,7 @@ from ..close_codes import explain
 from ..dissect import CAPTURE_MAX_MESSAGE_SIZE, Dissector, FrameView, Verdict
 from ..extensions.permessage_deflate import DeflateParams, PerMessageDeflate
 from ..frames import parse_close_payload
-from ..handshake import HandshakeError, Head, HeadReader, check_response
+from ..handshake import Head, HeadReader, check_response
 from ..opcodes import Opcode
 from ..roles import Role
 
@@ -153,6 +153,7 @@ class Session:
         self.request: Head | None = None
         self.response: Head | None = None
         self.extensions = ""
+        self.handshake_error: str | None = None   # why the 101 answer is not valid
         self.roles_inferred = False
         self.client: str | None = None   # "a" or "b", once known
         self.ended = ""                  # how TCP ended, for the summary
@@ -220,7 +221,7 @@ class Session:
         assert direction.head is not None
         try:
             head = direction.head.feed(data)
-        except HandshakeError as exc:
+        except ValueError as exc:           # HandshakeError, or any other bad input
             self._not_websocket(f"its HTTP head is not valid: {exc}", out)
             return
         if head is None:
@@ -266,13 +267,16 @@ class Session:
         key = self.request.get("Sec-WebSocket-Key")
         try:
             check_response(head, key or "", subprotocols=_offered_protocols(self.request))
-        except HandshakeError as exc:
-            problems = f" (but {exc})"
+        except ValueError as exc:
+            # HandshakeError, or any ValueError of the helpers on hostile input
+            # (a non-ASCII key): the handshake is invalid, the frames still read.
+            self.handshake_error = str(exc)
+            problems = f"; the handshake is invalid: {exc}"
         params = None
         if self.extensions:
             try:
                 params = DeflateParams.from_header(self.extensions)
-            except HandshakeError as exc:
+            except ValueError as exc:
                 out.append(self._note(f"extensions {self.extensions!r} not understood ({exc}); "
                                       "frames are read without them"))
         agreed = f", {self.extensions}" if self.extensions else ", no extension"
@@ -386,6 +390,7 @@ class Session:
         if self.response is not None:
             out["response"] = " ".join(self.response.start_line[1:])
         out["extensions"] = self.extensions
+        out["handshake_error"] = self.handshake_error
         out["roles_inferred"] = self.roles_inferred
         out["tcp_end"] = self.ended
         if self.kind != "websocket":
