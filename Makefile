@@ -188,6 +188,13 @@ test-uvicorn: $(UVENV)/.ok
 		integrations/uvicorn/tests
 	$(UVENV)/bin/python integrations/uvicorn/tests/run_uvicorn_suite.py $(UVSDIST)
 
+# Hostile clients (issue 21) against uvicorn on WSFrameProtocol and on uvicorn's
+# own backends, each in a child process on 127.0.0.1: the tables of
+# docs/uvicorn-hardening.md. About 3 minutes. PROBE_ARGS="--requests 500" for less.
+.PHONY: probe-uvicorn
+probe-uvicorn: $(UVENV)/.ok
+	$(UVENV)/bin/python integrations/uvicorn/tests/hostile_probe.py $(PROBE_ARGS)
+
 # The test suite on every Python 3.10-3.13 that pyenv provides here.
 MATRIX ?= 3.10 3.11 3.12 3.13
 test-matrix: $(NODE_WS)
