@@ -11,9 +11,20 @@ frame or forget the reply:
 * ``CLOSING``: this side sent a Close frame (`close`) and waits for the
   peer's (RFC 6455 5.5.1, 7.1.2); the caller closes TCP when it arrives or a
   timeout of its own expires.
+* ``REMOTE_CLOSING`` (only with ``auto_reply=False``): the peer sent a Close
+  frame and the caller has not answered yet; `close` sends the answer.
 * ``CLOSED``: both Close frames were exchanged, or the connection failed
-  (a `ProtocolError`, or `fail`): the Close frame to send, if any, is queued,
-  and everything after is ignored. A server then closes TCP (7.1.1).
+  (a `ProtocolError`, or `fail`), or the transport ended (`receive_eof`):
+  the Close frame to send, if any, is queued, and everything after is
+  ignored. A server then closes TCP (7.1.1).
+
+Who answers: by default (``auto_reply=True``) the connection answers Pings
+with Pongs and the peer's Close with the Close reply itself, which is what
+an application server wants (the example server, uvicorn). A stack that
+answers for itself, as wsproto's users do (``ping.response()``,
+``close.response()``), passes ``auto_reply=False``. Either way a violation
+is answered here, with the Close frame carrying its code: that answer
+needs no decision.
 
 Everything goes out in wire order. `feed` parses all the bytes at once,
 but each event takes effect as the caller's loop reaches it: a Ping is
@@ -56,7 +67,8 @@ class State(Enum):
 
     OPEN = "open"
     CLOSING = "closing"     # this side sent a Close frame and waits for the peer's
-    CLOSED = "closed"       # both sent, or the connection failed
+    REMOTE_CLOSING = "remote closing"   # the peer sent one; the caller answers (auto_reply=False)
+    CLOSED = "closed"       # both sent, or the connection failed, or the transport ended
 
 
 class Connection:
@@ -67,17 +79,20 @@ class Connection:
         max_message_size, max_frame_size, stream: as for `MessageReader`.
         extensions: negotiated extensions, for both directions.
         mask_source: as for `MessageWriter`.
+        auto_reply: answer Pings and the peer's Close here (the default); with
+            False the caller does, with `send_pong` and `close` (see above).
     """
 
-    __slots__ = ("_feeds", "_outgoing", "_pending", "_pending_error", "_reader", "_writer",
-                 "close_received", "close_sent", "failure", "role", "state")
+    __slots__ = ("_auto_reply", "_eof", "_feeds", "_outgoing", "_pending", "_pending_error",
+                 "_reader", "_writer", "close_received", "failure", "role", "state")
 
     def __init__(self, role: Role, *,
                  max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
                  max_frame_size: SupportsIndex | _FollowMessageLimit | None
                  = FOLLOW_MESSAGE_LIMIT,
                  stream: Flag = False, extensions: Iterable[Extension] = (),
-                 mask_source: Callable[[int], bytes] = os.urandom) -> None:
+                 mask_source: Callable[[int], bytes] = os.urandom,
+                 auto_reply: Flag = True) -> None:
         extensions = check_extensions(extensions)     # once, for both directions
         self._reader = MessageReader(role, max_message_size=max_message_size,
                                      max_frame_size=max_frame_size, stream=stream,
@@ -85,10 +100,10 @@ class Connection:
         self._writer = MessageWriter(role, mask_source=mask_source, extensions=extensions)
         self.role = role
         self.state = State.OPEN
+        self._auto_reply = bool(auto_reply)
+        self._eof = False
         #: The peer's Close frame, once it arrived.
         self.close_received: CloseReceived | None = None
-        #: The Close frame this side sent (code, reason), once sent; 1005: no code.
-        self.close_sent: CloseReceived | None = None
         #: The violation that failed the connection, if one did.
         self.failure: ProtocolError | None = None
         self._outgoing: list[bytes] = []
@@ -148,7 +163,7 @@ class Connection:
 
     def _take_effect(self, event: Event) -> None:
         if isinstance(event, Ping):
-            if self.state is State.OPEN:
+            if self.state is State.OPEN and self._auto_reply:
                 self._outgoing.append(self._writer.pong(event.payload))
         elif isinstance(event, CloseReceived):
             self._peer_closed(event)
@@ -164,33 +179,53 @@ class Connection:
     def _peer_closed(self, event: CloseReceived) -> None:
         self.close_received = event
         if self.state is State.OPEN:
+            if not self._auto_reply:
+                self.state = State.REMOTE_CLOSING       # the caller answers with close()
+                return
             # The reply echoes the peer's code and reason (or is empty, 1005).
             self._outgoing.append(self._writer.close_reply(event))
-            self.close_sent = event
         self.state = State.CLOSED
+
+    def receive_eof(self) -> None:
+        """The transport ended (the peer closed TCP, or it broke).
+
+        The state becomes CLOSED and nothing more is sent: no Close frame is
+        owed on a connection that is gone. Without a Close frame from the
+        peer, `close_code` is then 1006 (RFC 6455 7.1.5: abnormal closure).
+        Events left unread take effect first.
+        """
+        self._settle()
+        self._feeds += 1            # an iterator still held yields nothing more
+        if self.state is not State.CLOSED:
+            self._eof = True
+            self.state = State.CLOSED
 
     # -- sending --------------------------------------------------------------------------
 
     def _check_open(self, what: str) -> None:
         if self.state is not State.OPEN:
             why = "the connection failed" if self.failure is not None else (
+                "the transport ended" if self._eof else
+                "the peer sent a Close frame: only close() may answer it"
+                if self.state is State.REMOTE_CLOSING else
                 "the peer closed the connection" if self.close_received is not None
                 else "this side sent a Close frame")
             raise ConnectionClosed(f"cannot send {what}: {why} (RFC 6455 5.5.1)")
 
     def send_text(self, text: str, *, fragment_size: int | None = None,
-                  compress: bool = True) -> None:
-        """Queue a text message (see `MessageWriter.text`)."""
+                  compress: bool = True, final: bool = True) -> None:
+        """Queue a text message, or a piece of one (see `MessageWriter.text`)."""
         self._check_open("a text message")
         self._outgoing.append(self._writer.text(text, fragment_size=fragment_size,
-                                                compress=compress))
+                                                compress=compress, final=final))
 
     def send_binary(self, data: bytes | bytearray | memoryview, *,
-                    fragment_size: int | None = None, compress: bool = True) -> None:
-        """Queue a binary message (see `MessageWriter.binary`)."""
+                    fragment_size: int | None = None, compress: bool = True,
+                    final: bool = True) -> None:
+        """Queue a binary message, or a piece of one (see `MessageWriter.binary`)."""
         self._check_open("a binary message")
         self._outgoing.append(self._writer.binary(data, fragment_size=fragment_size,
-                                                  compress=compress))
+                                                  compress=compress, final=final))
 
     def send_ping(self, payload: bytes = b"") -> None:
         """Queue a Ping frame."""
@@ -206,16 +241,19 @@ class Connection:
     def close(self, code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake: queue a Close frame; the state becomes CLOSING.
 
-        Does nothing once a Close frame was sent or the connection is
-        CLOSED: a connection never sends two. ``code=None`` sends the empty
-        Close frame. Codes and reasons are checked as by `build_close`.
+        In REMOTE_CLOSING (``auto_reply=False``) this is the answer to the
+        peer's Close, and the state becomes CLOSED. Does nothing once a Close
+        frame was sent or the connection is CLOSED: a connection never sends
+        two (`MessageWriter.close` behaves the same). ``code=None`` sends the
+        empty Close frame. Codes and reasons are checked as by `build_close`
+        (`fit_close` makes any code and reason sendable).
         """
-        if self.state is not State.OPEN:
-            return
-        self._outgoing.append(self._writer.close(code, reason))
-        self.close_sent = CloseReceived(CloseCode.NO_STATUS_RCVD if code is None else code,
-                                        reason)
-        self.state = State.CLOSING
+        if self.state is State.OPEN:
+            self._outgoing.append(self._writer.close(code, reason))
+            self.state = State.CLOSING
+        elif self.state is State.REMOTE_CLOSING:
+            self._outgoing.append(self._writer.close(code, reason))
+            self.state = State.CLOSED
 
     def fail(self, error: ProtocolError) -> None:
         """Fail the connection (RFC 6455 7.1.7): queue the Close frame carrying
@@ -228,9 +266,7 @@ class Connection:
         if self.state is State.CLOSED:
             return          # closed cleanly or failed already: nothing to fail
         self.failure = error
-        if self.close_sent is None:
-            self._outgoing.append(self._writer.close(error.code, error.reason))
-            self.close_sent = CloseReceived(error.code, error.reason)
+        self._outgoing.append(self._writer.close(error.code, error.reason))   # b"" if sent
         self.state = State.CLOSED
 
     def data_to_send(self) -> bytes:
@@ -246,15 +282,24 @@ class Connection:
     # -- what happened ----------------------------------------------------------------------
 
     @property
+    def close_sent(self) -> CloseReceived | None:
+        """The Close frame this side sent, as ``(code, reason)`` (1005: it had no
+        code), or None while none was sent (the writer's record)."""
+        return self._writer.close_sent
+
+    @property
     def close_code(self) -> int | None:
         """The code the connection ended with, as ASGI and the browser API report it:
-        the peer's (1005 if its Close frame had none), else the one this side
-        sent; None while no Close frame was exchanged."""
+        the peer's (1005 if its Close frame had none); else the one this side
+        sent when it failed the connection; else 1006 if the transport ended
+        (RFC 6455 7.1.5); else the one this side sent; None while no Close
+        frame was exchanged."""
+        sent = self._writer.close_sent
         if self.close_received is not None:
             return self.close_received.code
-        if self.close_sent is not None:
-            return self.close_sent.code
-        return None
+        if sent is not None and (self.failure is not None or not self._eof):
+            return sent.code
+        return CloseCode.ABNORMAL_CLOSURE if self._eof else None
 
     @property
     def buffered(self) -> int:

@@ -6,6 +6,14 @@ from a ``str``, the opcode and FIN are fixed here). Everything else (an
 extension's transform, fragmentation, control frames) takes the general
 path. A client masks every frame with a fresh key (section 5.3), drawn from
 ``os.urandom`` 64 keys at a time.
+
+A message may also be sent piece by piece, as a relay or a streaming
+producer gets it: ``text(piece, final=False)`` opens it (its first frame
+carries the opcode, 5.4), later calls of the same kind continue it
+(CONTINUATION frames) and ``final=True`` ends it (FIN). Control frames may
+go out between the pieces (5.4: they may be injected in the middle of a
+fragmented message). An extension transforms such a message piece by piece
+(`Extension.outgoing_pieces`).
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from .opcodes import Opcode
 from .roles import Role
 
 if TYPE_CHECKING:
-    from .extensions.base import Extension
+    from .extensions.base import Extension, OutgoingMessage
 
 __all__ = ["MessageWriter"]
 
@@ -43,11 +51,12 @@ class MessageWriter:
         extensions: negotiated extensions (e.g. permessage-deflate).
 
     After `close` the writer refuses data frames (RFC 6455 5.5.1: no data
-    after a Close frame).
+    after a Close frame), and `close` itself does nothing more: one Close
+    frame per connection.
     """
 
     __slots__ = ("_close_sent", "_extensions", "_key_pool", "_keys_used", "_mask_source",
-                 "_masks", "role")
+                 "_masks", "_open", "_open_rsv", "_open_transform", "role")
 
     def __init__(self, role: Role, *, mask_source: Callable[[int], bytes] = os.urandom,
                  extensions: Iterable[Extension] = ()) -> None:
@@ -61,12 +70,23 @@ class MessageWriter:
         self._key_pool = b""                    # os.urandom: keys drawn in advance
         self._keys_used = 0
         self._extensions = check_extensions(extensions)
-        self._close_sent = False
+        self._close_sent: CloseReceived | None = None
+        # The message being sent piece by piece: its opcode (None: none is
+        # open), the RSV bits of its first frame, and its extension's transform.
+        self._open: Opcode | None = None
+        self._open_rsv = 0
+        self._open_transform: OutgoingMessage | None = None
 
     @property
-    def close_sent(self) -> bool:
-        """True once this writer produced a Close frame."""
+    def close_sent(self) -> CloseReceived | None:
+        """The Close frame this writer produced, as ``(code, reason)`` (code 1005
+        for the empty Close frame), or None while none was sent."""
         return self._close_sent
+
+    @property
+    def message_open(self) -> bool:
+        """True while a message sent with ``final=False`` awaits its last piece."""
+        return self._open is not None
 
     def _key(self) -> bytes | None:
         """A fresh masking key for the next frame (client role), else None."""
@@ -88,38 +108,69 @@ class MessageWriter:
         return key
 
     def _check_open(self, what: str) -> None:
-        if self._close_sent:
+        if self._close_sent is not None:
             raise ConnectionClosed(f"cannot send {what} after a Close frame (RFC 6455 5.5.1)")
 
     def _message(self, opcode: Opcode, payload: bytes, fragment_size: int | None,
-                 compress: bool) -> bytes:
-        """Frames of a data message: through the extensions, fragmented if asked."""
+                 compress: bool, final: bool) -> bytes:
+        """Frames of a data message, or of one piece of it: through the
+        extensions, fragmented if asked, FIN on the last frame if ``final``."""
         check_count("fragment_size", fragment_size, minimum=1)
-        rsv = 0
-        for extension in self._extensions if compress else ():
-            transformed = extension.outgoing(opcode, payload)
-            if transformed is not None:
-                payload, rsv = transformed, extension.rsv_bits
-                break
+        if self._open is None:
+            # A new message: its first frame carries the opcode and the RSV
+            # bits of the extension that transforms it (5.2, 5.4).
+            rsv, first = 0, opcode
+            for extension in self._extensions if compress else ():
+                if final:
+                    transformed = extension.outgoing(opcode, payload)
+                    if transformed is not None:
+                        payload, rsv = transformed, extension.rsv_bits
+                        break
+                else:
+                    start = getattr(extension, "outgoing_pieces", None)
+                    transform = None if start is None else start(opcode)
+                    if transform is not None:
+                        self._open_transform, rsv = transform, extension.rsv_bits
+                        break
+            if not final:
+                self._open, self._open_rsv = opcode, rsv
+        elif self._open is not opcode:
+            raise ValueError(f"a {self._open.name.lower()} message is being sent piece by "
+                             f"piece: end it (final=True) before a {opcode.name.lower()} one")
+        else:
+            rsv, first = 0, Opcode.CONTINUATION
+        transform = self._open_transform
+        if transform is not None:
+            payload = transform.feed(payload, final)
+        if final:
+            self._open, self._open_transform = None, None
+        fin = 0x80 if final else 0
         # Data frames built here are valid by construction (text comes from a
         # str, RSV bits from a negotiated extension): no re-checking, e.g.
         # decoding the UTF-8 just encoded.
         if fragment_size is None or len(payload) <= fragment_size:
-            return encode_frame(0x80 | rsv | opcode, payload, self._key())
+            return encode_frame(fin | rsv | first, payload, self._key())
         frames = []
         last = len(payload) - fragment_size
         for start in range(0, len(payload), fragment_size):
-            first = opcode | rsv if start == 0 else Opcode.CONTINUATION
-            frames.append(encode_frame((0x80 if start >= last else 0) | first,
+            flags = (rsv | first) if start == 0 else Opcode.CONTINUATION
+            frames.append(encode_frame((fin if start >= last else 0) | flags,
                                        payload[start:start + fragment_size], self._key()))
         return b"".join(frames)
 
     def text(self, text: str, *, fragment_size: int | None = None,
-             compress: bool = True) -> bytes:
+             compress: bool = True, final: bool = True) -> bytes:
         """A text message; ``fragment_size`` splits it into frames of at most that
         many payload bytes (a fragment may end inside a character, 5.6).
         ``compress=False`` sends this message past the extensions (for
-        permessage-deflate: uncompressed, RSV1 clear)."""
+        permessage-deflate: uncompressed, RSV1 clear).
+
+        ``final=False`` sends a piece of a message and keeps it open: the next
+        `text` call continues it, and the one with ``final=True`` ends it
+        (RFC 6455 5.4). Each piece is a whole ``str``, so the message is
+        valid UTF-8 however it is cut. ``compress`` is decided by the first
+        piece.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         self._check_open("a text message")
@@ -128,22 +179,26 @@ class MessageWriter:
         except UnicodeEncodeError as exc:
             raise ValueError(f"text is not encodable as UTF-8: character {exc.start} is a "
                              "lone surrogate (RFC 6455 8.1 requires UTF-8)") from None
-        if fragment_size is None and not (self._extensions and compress):
+        if fragment_size is None and final and self._open is None and not (
+                self._extensions and compress):
             # The common case, one frame and no extension: valid by construction.
             return encode_frame(0x81, payload, self._key() if self._masks else None)
-        return self._message(Opcode.TEXT, payload, fragment_size, compress)
+        return self._message(Opcode.TEXT, payload, fragment_size, compress, bool(final))
 
     def binary(self, data: bytes | bytearray | memoryview, *,
-               fragment_size: int | None = None, compress: bool = True) -> bytes:
-        """A binary message, optionally fragmented, optionally uncompressed (see `text`)."""
+               fragment_size: int | None = None, compress: bool = True,
+               final: bool = True) -> bytes:
+        """A binary message, optionally fragmented, optionally uncompressed, or a
+        piece of one (``final=False``; see `text`)."""
         if data.__class__ is not bytes:
             data = check_bytes("data", data)
-        if self._close_sent:
+        if self._close_sent is not None:
             self._check_open("a binary message")
-        if fragment_size is None and not (self._extensions and compress):
+        if fragment_size is None and final and self._open is None and not (
+                self._extensions and compress):
             # The common case, one frame and no extension: valid by construction.
             return encode_frame(0x82, data, self._key() if self._masks else None)
-        return self._message(Opcode.BINARY, data, fragment_size, compress)
+        return self._message(Opcode.BINARY, data, fragment_size, compress, bool(final))
 
     def ping(self, payload: bytes = b"") -> bytes:
         """A Ping frame (at most 125 bytes of payload, 5.5.2)."""
@@ -154,10 +209,19 @@ class MessageWriter:
         return build_frame(Opcode.PONG, payload, mask=self._key())
 
     def close(self, code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "") -> bytes:
-        """A Close frame (see `build_close` for what is refused)."""
-        self._check_open("a second Close frame")
+        """A Close frame (see `build_close` for what is refused; `fit_close`
+        turns any code and reason into ones that may be sent).
+
+        Returns b"" once a Close frame was sent: a connection sends one
+        (RFC 6455 5.5.1), and `Connection.close` behaves the same. A message
+        left open (``final=False``) is abandoned: nothing follows a Close.
+        """
+        if self._close_sent is not None:
+            return b""
         frame = build_close(code, reason, mask=self._key())
-        self._close_sent = True
+        self._close_sent = CloseReceived(CloseCode.NO_STATUS_RCVD if code is None else code,
+                                         reason)
+        self._open, self._open_transform = None, None
         return frame
 
     def close_reply(self, received: CloseReceived) -> bytes:
@@ -169,7 +233,7 @@ class MessageWriter:
         """
         if not isinstance(received, CloseReceived):
             raise TypeError(f"received must be the CloseReceived event, not {received!r}")
-        if self._close_sent:
+        if self._close_sent is not None:
             return b""
         if received.code == CloseCode.NO_STATUS_RCVD:
             return self.close(None)             # the peer sent no code: neither do we

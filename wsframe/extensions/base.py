@@ -20,7 +20,7 @@ from typing import Protocol
 from ..errors import ProtocolError, Violation
 from ..opcodes import Opcode
 
-__all__ = ["Extension", "IncomingMessage", "TransformError"]
+__all__ = ["Extension", "IncomingMessage", "OutgoingMessage", "TransformError"]
 
 
 class TransformError(ProtocolError):
@@ -54,6 +54,18 @@ class IncomingMessage(Protocol):
         ...
 
 
+class OutgoingMessage(Protocol):
+    """Transforms one message sent piece by piece (`MessageWriter` with ``final=False``)."""
+
+    def feed(self, data: bytes, final: bool) -> bytes:
+        """Transform the next piece; ``final`` marks the message's last one.
+
+        What it returns goes out as that piece's frame payload, at once: a
+        receiver can read each piece as it arrives.
+        """
+        ...
+
+
 class Extension(Protocol):
     """A negotiated extension, as the frame and message layers see it."""
 
@@ -70,3 +82,7 @@ class Extension(Protocol):
         """Transform a message to send; the writer then sets ``rsv_bits`` on its
         first frame. None leaves it untouched (and the bits clear)."""
         ...
+
+    # Optional: ``outgoing_pieces(opcode) -> OutgoingMessage | None`` starts a
+    # message sent piece by piece; an extension without it leaves such
+    # messages untransformed (see PerMessageDeflate.outgoing_pieces).

@@ -505,6 +505,28 @@ class _Inflate:
         return before + tail
 
 
+class _Deflate:
+    """Compresses one message sent piece by piece (see `PerMessageDeflate.outgoing_pieces`)."""
+
+    __slots__ = ("_extension",)
+
+    def __init__(self, extension: PerMessageDeflate) -> None:
+        self._extension = extension
+
+    def feed(self, data: bytes, final: bool) -> bytes:
+        """The compressed piece: sync-flushed, without its tail if ``final``."""
+        extension = self._extension
+        if not data and not final:
+            return b""              # nothing to say yet (an empty CONTINUATION frame)
+        compressor = extension._sending()
+        out: bytes = compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        if final:
+            extension._sent_message()
+            if out.endswith(_TAIL):
+                out = out[:-4]
+        return out
+
+
 class PerMessageDeflate:
     """The negotiated permessage-deflate extension for one connection and role.
 
@@ -584,15 +606,32 @@ class PerMessageDeflate:
         """
         if len(payload) < self.min_size:
             return None
-        compressor = self._compressor
-        if compressor is None:
-            compressor = zlib.compressobj(self.compress_level, zlib.DEFLATED,
-                                          -self.local_window_bits, self.mem_level)
+        compressor = self._sending()
         data: bytes = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        self._sent_message()
         # A sync flush ends with an empty stored block: its last four bytes
         # are left off (7.2.1) and put back by the receiver (7.2.2).
-        self._compressor = None if self.local_no_context_takeover else compressor
         return data[:-4] if data.endswith(_TAIL) else data
+
+    def outgoing_pieces(self, opcode: Opcode) -> _Deflate:
+        """Start a message sent piece by piece: each piece is compressed and
+        sync-flushed as it comes, so the receiver can inflate it at once;
+        the last piece's flush loses its four tail bytes (RFC 7692 7.2.1).
+        ``min_size`` does not apply (the size is not known in advance)."""
+        return _Deflate(self)
+
+    def _sending(self) -> zlib._Compress:
+        """The compressor for this endpoint's messages, created when first needed."""
+        compressor = self._compressor
+        if compressor is None:
+            compressor = self._compressor = zlib.compressobj(
+                self.compress_level, zlib.DEFLATED, -self.local_window_bits, self.mem_level)
+        return compressor
+
+    def _sent_message(self) -> None:
+        """A message went out whole: without context takeover, forget the window."""
+        if self.local_no_context_takeover:
+            self._compressor = None
 
     # -- inflating ------------------------------------------------------------------
 
