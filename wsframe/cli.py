@@ -427,7 +427,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     limit = CAPTURE_MAX_MESSAGE_SIZE if args.max_message_size == _LIBRARY_DEFAULT \
         else args.max_message_size
     options = ProxyOptions(listen, upstream, verbose=args.verbose, json_output=args.json,
-                           max_message_size=limit)
+                           max_message_size=limit, max_connections=args.max_connections)
 
     def ready(line: str) -> None:
         print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -574,6 +574,9 @@ wsframe proxy --listen [::1]:9102 --upstream example.internal:80 -v""")
                    metavar="BYTES", help=f"largest message read, or 'none' (default "
                    f"{CAPTURE_MAX_MESSAGE_SIZE}); it limits only what is shown: every byte is "
                    "forwarded")
+    p.add_argument("--max-connections", type=_count, default=None, metavar="N",
+                   help="clients served at once (default: as many as half the file "
+                   "descriptors allow, at most 1,024); past it a new client is refused")
     p.set_defaults(func=cmd_proxy)
 
     p = _subparser(sub, "explain", "what a close code means and what to do",

@@ -179,6 +179,7 @@ class CaptureReport:
         self.unit = unit            # "packet" (a capture) or "read" (the live proxy)
         self.violations = 0
         self.connections = 0            # summaries shown
+        self.refused = 0                # the proxy's clients refused (over its cap)
         self.websocket_connections = 0
         # --json: the summaries wait for the end of the document, in a file
         # past 1 MiB (memory stays bounded however many connections there are)
@@ -246,7 +247,8 @@ class CaptureReport:
                   "dropped_connections": stats.dropped_connections,
                   "violations": self.violations}
         if self.unit == "read":
-            totals = {"connections": self.connections, "violations": self.violations}
+            totals = {"connections": self.connections, "refused_connections": self.refused,
+                      "violations": self.violations}
         if self.json:
             self.out.write(("\n  ]" if self._frames else "]") + ',\n  "connections": [')
             if self._summaries is not None:
@@ -263,7 +265,9 @@ class CaptureReport:
         found = (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
                  if self.violations else "no violation.")
         if self.unit == "read":
-            self.out.write(f"\n{plural(self.connections, 'connection')}; {found}\n")
+            refused = (f" ({plural(self.refused, 'client')} refused: over --max-connections)"
+                       if self.refused else "")
+            self.out.write(f"\n{plural(self.connections, 'connection')}{refused}; {found}\n")
             self.out.flush()
             return
         self.out.write(

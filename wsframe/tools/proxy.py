@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
+import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,13 +49,48 @@ def _endpoint(host: str, port: int) -> str:
 
 @dataclass
 class ProxyOptions:
-    """What ``wsframe proxy`` was asked to do."""
+    """What ``wsframe proxy`` was asked to do.
+
+    ``max_connections``: client connections served at once (None: as many as
+    half the process's file descriptors allow, see `default_max_connections`);
+    past it a new client is refused (closed at once) and the refusal printed.
+    """
 
     listen: tuple[str, int]
     upstream: tuple[str, int]
     verbose: bool = False
     json_output: bool = False
     max_message_size: int | None = CAPTURE_MAX_MESSAGE_SIZE
+    max_connections: int | None = None
+
+
+#: Bytes read from a side at a time, and the most a side's writer holds before
+#: reading from the other side pauses (a peer that never reads stops its
+#: sender, through TCP, instead of filling the proxy's memory).
+READ_SIZE = 65536
+WRITE_HIGH_WATER = 65536
+
+
+def default_max_connections() -> int:
+    """Client connections served at once by default: each takes two file
+    descriptors, and a few are kept for the process itself (at most 1,024)."""
+    try:
+        import resource  # noqa: PLC0415 (POSIX only)
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return 256
+    if soft == resource.RLIM_INFINITY:
+        return 1024
+    return max(1, min(1024, (soft - 16) // 2))
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with a RST (SO_LINGER 0): what a reset from the other side becomes."""
+    sock = writer.get_extra_info("socket")
+    with contextlib.suppress(OSError, AttributeError):
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 class _Tap:
@@ -61,6 +98,8 @@ class _Tap:
 
     def __init__(self, options: ProxyOptions, out: IO[str]) -> None:
         self.options = options
+        self.max_connections = (options.max_connections if options.max_connections
+                                is not None else default_max_connections())
         self.report = CaptureReport(out, json_output=options.json_output,
                                     verbose=options.verbose, unit="read")
         self.count = 0
@@ -69,10 +108,23 @@ class _Tap:
         self.loop = asyncio.get_running_loop()
         self.stopping = False
 
+    def _line(self, text: str) -> None:
+        if not self.options.json_output:
+            self.report.out.write(text + "\n")
+            self.report.out.flush()
+
     async def handle(self, client_reader: asyncio.StreamReader,
                      client_writer: asyncio.StreamWriter) -> None:
+        """Serve one client: connect it to the upstream, forward both ways, watch."""
         task = asyncio.current_task()
         assert task is not None
+        if len(self.tasks) >= self.max_connections or self.stopping:
+            self.report.refused += 1
+            peer = client_writer.get_extra_info("peername")
+            self._line(f"[-] refused {_endpoint(peer[0], peer[1]) if peer else 'a client'}: "
+                       f"{self.max_connections:,} connections are open (--max-connections)")
+            _reset(client_writer)
+            return
         self.tasks.add(task)
         self.count += 1
         number = self.count
@@ -81,58 +133,68 @@ class _Tap:
         host, port = self.options.upstream
         session = Session(number, client, _endpoint(host, port), opened=True,
                           max_message_size=self.options.max_message_size)
+        watch = _Watch(self, session)
         started = self.loop.time()
         self.writers.add(client_writer)
+        server_writer: asyncio.StreamWriter | None = None
         try:
             try:
-                server_reader, server_writer = await asyncio.open_connection(host, port)
+                server_reader, server_writer = await asyncio.open_connection(
+                    host, port, limit=READ_SIZE)
             except OSError as exc:
                 self.report.out.write(f"[{number}] cannot reach the upstream "
                                       f"{_endpoint(host, port)}: {exc.strerror or exc}\n")
                 self.report.out.flush()
                 return
             self.writers.add(server_writer)
+            client_writer.transport.set_write_buffer_limits(WRITE_HIGH_WATER)
+            server_writer.transport.set_write_buffer_limits(WRITE_HIGH_WATER)
             ends: list[str] = []
             await asyncio.gather(
-                self._pipe(session, "a", client_reader, server_writer, started, ends, "client"),
-                self._pipe(session, "b", server_reader, client_writer, started, ends, "server"))
+                self._pipe(watch, "a", client_reader, client_writer, server_writer, started,
+                           ends, "client"),
+                self._pipe(watch, "b", server_reader, server_writer, client_writer, started,
+                           ends, "server"))
             session.ended = "cut when the proxy stopped" if self.stopping else (
                 ends[0] if ends else "closed")
-            self.writers.discard(server_writer)
-            server_writer.close()
         finally:
-            self.writers.discard(client_writer)
-            client_writer.close()
+            # Both sockets are closed whatever happened (a socket left open per
+            # connection runs the process out of file descriptors).
+            for writer in (server_writer, client_writer):
+                if writer is not None:
+                    self.writers.discard(writer)
+                    writer.close()
             self.tasks.discard(task)
-            self._summary(session)
+            watch.summary()
 
-    async def _pipe(self, session: Session, side: str, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter, started: float, ends: list[str],
-                    name: str) -> None:
-        """Forward one direction until EOF, showing a copy of it."""
+    async def _pipe(self, watch: _Watch, side: str, reader: asyncio.StreamReader,
+                    own: asyncio.StreamWriter, writer: asyncio.StreamWriter, started: float,
+                    ends: list[str], name: str) -> None:
+        """Forward one direction until EOF, showing a copy of it. ``own``: the
+        writer of the side read from (reset if the other side resets)."""
         offset = 0
         reads = 0
         try:
-            while data := await reader.read(65536):
+            while data := await reader.read(READ_SIZE):
                 writer.write(data)              # forward first, then look
                 reads += 1
-                where = Where(reads, 0, self.loop.time() - started)
-                for record in session.feed(side, offset, data, where):
-                    self.report.record(record)
+                watch.feed(side, offset, data, Where(reads, 0, self.loop.time() - started))
                 offset += len(data)
-                await writer.drain()
-            ends.append(f"closed by the {session_role(session, side, name)} (FIN)")
+                await writer.drain()            # the receiver's pace, not faster
+        except ConnectionResetError:
+            ends.append(f"reset by the {session_role(watch.session, side, name)} (RST)")
+            _reset(writer)                      # RFC 9293 3.5.2: pass the reset on
+            return
         except (ConnectionError, OSError) as exc:
-            ends.append(f"reset on the {session_role(session, side, name)}'s side "
-                        f"({type(exc).__name__})")
+            # writing to the other side failed: it reset (its own pipe says so)
+            ends.append(f"reset on the {session_role(watch.session, side, name)}'s peer's "
+                        f"side ({type(exc).__name__})")
+            _reset(own)
+            return
+        ends.append(f"closed by the {session_role(watch.session, side, name)} (FIN)")
         with contextlib.suppress(ConnectionError, OSError, RuntimeError):
             if writer.can_write_eof():
-                writer.write_eof()
-
-    def _summary(self, session: Session) -> None:
-        summary = session.finish()
-        summary["notes"] = list(session.notes)
-        self.report.record(SummaryRecord(session.number, summary))
+                writer.write_eof()              # half-close: the other way goes on
 
     async def stop(self) -> None:
         """Cut every open connection (each prints its summary as its pipes end)."""
@@ -141,6 +203,35 @@ class _Tap:
             writer.transport.abort()
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=10)
+
+
+class _Watch:
+    """The copy of a connection's bytes that the tap reads. Forwarding never
+    depends on it: if reading the copy fails in a way nobody foresaw, the
+    failure is printed in one line and this connection is no longer shown."""
+
+    def __init__(self, tap: _Tap, session: Session) -> None:
+        self.tap = tap
+        self.session = session
+        self.broken = False
+
+    def feed(self, side: str, offset: int, data: bytes, where: Where) -> None:
+        if self.broken:
+            return
+        try:
+            for record in self.session.feed(side, offset, data, where):
+                self.tap.report.record(record)
+        except BrokenPipeError:
+            raise                   # the output is gone: the caller stops
+        except Exception as exc:    # (the tap observes: forwarding goes on)
+            self.broken = True
+            self.tap.report.record(self.session.abandon(
+                f"reading it failed ({type(exc).__name__}: {exc}); forwarding goes on"))
+
+    def summary(self) -> None:
+        summary = self.session.finish()
+        summary["notes"] = list(self.session.notes)
+        self.tap.report.record(SummaryRecord(self.session.number, summary))
 
 
 def session_role(session: Session, side: str, fallback: str) -> str:
@@ -155,7 +246,7 @@ async def run_proxy(options: ProxyOptions, out: IO[str] | None = None,
     ``out``: where frames and summaries go (standard output by default)."""
     tap = _Tap(options, out if out is not None else sys.stdout)
     host, port = options.listen
-    server = await asyncio.start_server(tap.handle, host, port)
+    server = await asyncio.start_server(tap.handle, host, port, limit=READ_SIZE)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

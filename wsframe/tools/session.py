@@ -309,6 +309,11 @@ class Session:
         out.append(self._note(f"not a WebSocket connection: {why}"))
         self._off()
 
+    def abandon(self, why: str) -> NoteRecord:
+        """Stop following this connection; the note says ``why``."""
+        self._off()
+        return self._note(f"not followed any further: {why}")
+
     def _off(self) -> None:
         for direction in self.directions.values():
             direction.phase = "off"

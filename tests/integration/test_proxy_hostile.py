@@ -1,0 +1,239 @@
+"""`wsframe proxy` against hostile and broken peers, over real loopback sockets
+(issue 21): a non-ASCII Sec-WebSocket-Key, resets passed on as resets, a cap
+on connections, a peer that never reads. No traceback, no socket left open."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from wsframe import Opcode, build_frame
+
+from .live import Proxy
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+UPGRADE = ("GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+ACCEPTED = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n")
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that runs ``serve(socket)`` for each client in
+    a thread; it records what became of each connection."""
+
+    def __init__(self, serve: Callable[[socket.socket], None]) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.serve = serve
+        self.accepted = 0
+        self.events: list[str] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        conn.settimeout(20)
+        with conn:
+            try:
+                self.serve(conn)
+            except OSError as exc:
+                self.events.append(type(exc).__name__)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@contextlib.contextmanager
+def serving(serve: Callable[[socket.socket], None]) -> Iterator[RawServer]:
+    server = RawServer(serve)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def read_until_eof(conn: socket.socket) -> bytes:
+    data = b""
+    while chunk := conn.recv(65536):
+        data += chunk
+    return data
+
+
+def reset(sock: socket.socket) -> None:
+    """Close with a RST."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def test_a_non_ascii_key_is_an_invalid_handshake_and_both_sockets_close() -> None:
+    """Was: the 101 reached the client, then a traceback per connection, the
+    client cut, and the upstream socket left open (70 such connections locked
+    clients out at a 64-file limit)."""
+    def answer(conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(1)
+        conn.sendall(ACCEPTED)
+        conn.recv(100)                          # one frame, answered
+        conn.sendall(build_frame(Opcode.TEXT, b"ok"))
+        read_until_eof(conn)
+
+    with serving(answer) as upstream:
+        proxy = Proxy(upstream.port)
+        try:
+            before = open_fds(proxy.proc.pid)
+            frame = build_frame(Opcode.TEXT, b"hi", mask=b"abcd")
+            for _ in range(20):
+                with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+                    sock.sendall(UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQé=")
+                                 .encode("latin-1"))
+                    got = b""
+                    while not got.endswith(b"\r\n\r\n"):
+                        got += sock.recv(1)
+                    assert got == ACCEPTED
+                    sock.sendall(frame)
+                    assert sock.recv(100) == build_frame(Opcode.TEXT, b"ok")  # forwarded
+                    sock.shutdown(socket.SHUT_WR)
+                    assert read_until_eof(sock) == b""        # closed in turn
+            deadline = time.monotonic() + 10
+            while open_fds(proxy.proc.pid) > before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert open_fds(proxy.proc.pid) == before         # nothing left open
+        finally:
+            output = proxy.stop()                             # (stderr is empty)
+    assert proxy.returncode == 0
+    assert len(output["connections"]) == 20
+    for summary in output["connections"]:
+        assert summary["handshake_error"]
+        assert summary["directions"]["client_to_server"]["messages"] == 1
+        assert summary["directions"]["server_to_client"]["messages"] == 1
+        assert summary["tcp_end"] == "closed by the client (FIN)"
+
+
+@pytest.mark.parametrize("who", ["server", "client"])
+def test_a_reset_is_passed_on_as_a_reset(who: str) -> None:
+    """Was: a RST from one side became a FIN to the other (RFC 9293 3.5.2: the
+    other side must learn the connection was aborted, not closed)."""
+    upstream_saw: list[str] = []
+    ready = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        conn.recv(100)
+        if who == "server":
+            reset(conn)
+            return
+        ready.set()
+        try:
+            data = conn.recv(100)
+            upstream_saw.append(f"eof {data!r}")
+        except ConnectionResetError:
+            upstream_saw.append("reset")
+
+    with serving(serve) as upstream:
+        proxy = Proxy(upstream.port)
+        try:
+            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            sock.sendall(b"hello")
+            if who == "server":
+                with pytest.raises(ConnectionResetError):
+                    sock.recv(100)
+                sock.close()
+            else:
+                assert ready.wait(10)
+                reset(sock)
+                deadline = time.monotonic() + 10
+                while not upstream_saw and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert upstream_saw == ["reset"]
+        finally:
+            output = proxy.stop()
+    (summary,) = output["connections"]
+    assert summary["tcp_end"] == f"reset by the {who} (RST)"
+
+
+def test_clients_over_the_cap_are_refused() -> None:
+    def echo(conn: socket.socket) -> None:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+    with serving(echo) as upstream:
+        proxy = Proxy(upstream.port, "--max-connections", "2")
+        try:
+            first, second = (socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+                             for _ in range(2))
+            for sock in (first, second):
+                sock.sendall(b"x")
+                assert sock.recv(10) == b"x"
+            third = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            with pytest.raises(ConnectionResetError):
+                third.sendall(b"y")
+                third.recv(10)
+            third.close()
+            first.close()
+            time.sleep(0.3)
+            fourth = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            fourth.sendall(b"z")
+            assert fourth.recv(10) == b"z"                   # room again
+            for sock in (second, fourth):
+                sock.close()
+        finally:
+            output = proxy.stop()
+    assert upstream.accepted == 3
+    assert output["totals"] == {"connections": 3, "refused_connections": 1, "violations": 0}
+
+
+def test_a_peer_that_never_reads_stops_its_sender_not_the_proxy_memory() -> None:
+    """The upstream never reads: the client can push only what the kernel's
+    buffers and the proxy's bounded ones hold, and the proxy's memory stays flat."""
+    stop = threading.Event()
+
+    def never_read(conn: socket.socket) -> None:
+        stop.wait(30)
+
+    with serving(never_read) as upstream:
+        proxy = Proxy(upstream.port)
+        try:
+            def rss() -> int:
+                with open(f"/proc/{proxy.proc.pid}/status") as status:
+                    line = next(x for x in status if x.startswith("VmRSS:"))
+                return int(line.split()[1]) * 1024
+            before = rss()
+            sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+            sock.setblocking(False)
+            sent = 0
+            chunk = bytes(65536)
+            idle_since = time.monotonic()
+            while time.monotonic() - idle_since < 1.0 and sent < 512 * 2**20:
+                try:
+                    sent += sock.send(chunk)
+                    idle_since = time.monotonic()
+                except BlockingIOError:
+                    time.sleep(0.01)
+            grown = rss() - before
+            sock.close()
+            stop.set()
+        finally:
+            proxy.stop()
+    assert sent < 64 * 2**20, sent                  # the sender was stopped
+    assert grown < 16 * 2**20, grown
