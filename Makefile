@@ -39,6 +39,7 @@ test: $(VENV)/.test $(NODE_WS)
 	$(BIN)/python -m mypy --strict wsframe examples compliance samples docs
 	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples \
 		integrations build_backend setup.py docs
+	$(MAKE) fuzz-quick
 
 # Build the wheel and the sdist, install the wheel (not editable) into a fresh
 # venv, and check it there: README blocks, CLI, mypy on a user script, the
@@ -105,13 +106,28 @@ capture-deps:
 	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		tshark tcpdump && tshark --version | head -n 1; fi
 
-# Coverage-guided fuzzing (atheris) for FUZZ_SECONDS; seeds from the conformance vectors.
+# Coverage-guided fuzzing (atheris; docs/fuzzing.md): each of FUZZ_TARGETS for
+# FUZZ_SECONDS, seeds generated into fuzz/corpus/<target>, findings in fuzz/crashes/.
+FUZZ_TARGETS ?= frames handshake connection deflate capture
 FUZZ_SECONDS ?= 180
 fuzz: $(VENV)/.fuzz
 	$(BIN)/python fuzz/make_corpus.py fuzz/corpus
 	mkdir -p fuzz/crashes
-	$(BIN)/python fuzz/fuzz_wsframe.py fuzz/corpus -max_total_time=$(FUZZ_SECONDS) \
-		-artifact_prefix=fuzz/crashes/ -print_final_stats=1
+	for target in $(FUZZ_TARGETS); do \
+		$(BIN)/python fuzz/fuzz_$$target.py fuzz/corpus/$$target -dict=fuzz/websocket.dict \
+			-max_total_time=$(FUZZ_SECONDS) -artifact_prefix=fuzz/crashes/$$target- \
+			-print_final_stats=1 || exit 1; \
+	done
+
+# Part of make test: mypy on fuzz/, then .clusterfuzzlite/build.sh run unchanged as
+# ClusterFuzzLite and OSS-Fuzz run it (a scratch $SRC/$OUT, stand-ins for the image's
+# tools: fuzz/check_build.py) and each fuzzer it built run FUZZ_QUICK_SECONDS (about
+# 20 s per target in all, 2 minutes together).
+.PHONY: fuzz-quick
+FUZZ_QUICK_SECONDS ?= 12
+fuzz-quick: $(VENV)/.fuzz
+	$(BIN)/python -m mypy --strict fuzz
+	$(BIN)/python fuzz/check_build.py --seconds $(FUZZ_QUICK_SECONDS)
 
 # wsframe vs websockets, wsproto and aiohttp's reader, with the accelerated and
 # compiled builds' rows measured in child processes of the same run (a few minutes).

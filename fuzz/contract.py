@@ -56,8 +56,14 @@ def only(allowed: tuple[type[BaseException], ...], surface: str) -> Iterator[Non
         raise
     except Exception as exc:
         names = " or ".join(kind.__name__ for kind in allowed)
-        raise Escaped(f"{surface}: {type(exc).__name__} escaped ({exc}); only {names} may"
+        raise Escaped(f"{surface}: {_name(type(exc))} escaped ({exc}); only {names} may"
                       ) from exc
+
+
+def _name(kind: type[BaseException]) -> str:
+    """``zlib.error``, ``struct.error``, ``ValueError``."""
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
 
 
 def attempt(allowed: tuple[type[BaseException], ...], surface: str,

@@ -25,10 +25,13 @@ Checks (only `HandshakeError`, a ValueError, may leave any of these):
 
 from __future__ import annotations
 
+from typing import Any
+
 from contract import Input, attempt, check_memory, only, peak_memory, pieces
 
 from wsframe import BinaryMessage, MessageReader, MessageWriter, ProtocolError, Role
 from wsframe.extensions.permessage_deflate import (
+    EXTENSION_NAME,
     DeflateParams,
     PerMessageDeflate,
     accept_offer,
@@ -116,9 +119,11 @@ def _check_head(head: Head, wishes: int) -> None:
             answer = accepted
     if key is not None:
         _answer_round_trip(key, chosen, offered, answer)
+        if answer is not None:
+            _deflate_round_trip(head, wishes, answer)
 
 
-def _wishes(wishes: int) -> dict[str, object]:
+def _wishes(wishes: int) -> dict[str, Any]:
     """The server's own permessage-deflate settings, from three bits."""
     return {"server_no_context_takeover": bool(wishes & 1),
             "client_no_context_takeover": bool(wishes & 2),
@@ -136,23 +141,32 @@ def _answer_round_trip(key: str, chosen: str | None, offered: list[str],
     with only(HANDSHAKE, "check_response of our own server_response"):
         got = check_response(head, key, subprotocols=offered)
     assert got == chosen, f"the client read subprotocol {got!r}, the server chose {chosen!r}"
-    if answer is None:
-        return
-    server = answer[1]
-    # The client that made this offer accepts the answer: the offer it sent is
-    # the element the server picked, which the answer's parameters answer.
-    with only(HANDSHAKE, "accept_response of our own accept_offer"):
-        client = accept_response(answer[0], sent=_offer_of(answer[0]))
-    _exchange(server, client)
 
 
-def _offer_of(answer: str) -> DeflateParams:
-    """An offer that ``answer`` (a server's permessage-deflate answer) answers:
-    the same parameters, with client_max_window_bits offered if answered."""
-    params = DeflateParams.from_header(answer)
-    return params if params.client_max_window_bits is None else DeflateParams(
-        params.server_no_context_takeover, params.client_no_context_takeover,
-        params.server_max_window_bits, True)
+def _deflate_round_trip(head: Head, wishes: int, answer: tuple[str, PerMessageDeflate]) -> None:
+    """The client that made the offer accepts the server's answer to it."""
+    sent = _picked_offer(head, wishes)
+    try:
+        with only(HANDSHAKE, "accept_response of our own accept_offer"):
+            client = accept_response(answer[0], sent=sent)
+    except HandshakeError as exc:
+        raise AssertionError(f"the client refuses the answer {answer[0]!r} to its offer "
+                             f"{sent.header()!r}: {exc}") from exc
+    _exchange(answer[1], client)
+
+
+def _picked_offer(head: Head, wishes: int) -> DeflateParams:
+    """The offer `accept_offer` answered: the first permessage-deflate element
+    of the request that it accepts on its own."""
+    for value in head.get_all("Sec-WebSocket-Extensions"):
+        elements = attempt(HANDSHAKE, "parse_extensions", parse_extensions, value) or []
+        for name, params in elements:
+            element = "; ".join([name, *(key if param is None else f"{key}={param}"
+                                         for key, param in params)])
+            if name != EXTENSION_NAME or accept_offer(element, **_wishes(wishes)) is None:
+                continue
+            return DeflateParams.from_header(element, offer=True)
+    raise AssertionError("accept_offer answered none of the offered elements")
 
 
 def _exchange(server: PerMessageDeflate, client: PerMessageDeflate) -> None:
