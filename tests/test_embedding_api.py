@@ -210,3 +210,195 @@ def test_connection_sends_pieces_too() -> None:
     server.send_binary(b"cd")
     assert list(MessageReader(Role.CLIENT).feed(server.data_to_send())) == [
         BinaryMessage(b"abcd")]
+
+
+# -- close codes at the boundary -----------------------------------------------------------
+
+@pytest.mark.parametrize(("code", "reason", "fitted"), [
+    (1000, "bye", (1000, "bye")),
+    (4999, "", (4999, "")),
+    (1004, "reserved", (1000, "reserved")),
+    (1005, "ignored", (None, "")),
+    (1006, "lost", (1011, "lost")),
+    (1015, "tls", (1011, "tls")),
+    (2000, "", (1000, "")),
+    (999, "", (1000, "")),
+    (5000, "", (1000, "")),
+    (-1, "", (1000, "")),
+    (None, "no code, no reason", (None, "")),
+    (1001, "é" * 62, (1001, "é" * 61)),           # 124 bytes: the last character cut whole
+    (1001, "x" * 200, (1001, "x" * 123)),
+    (1001, "a\ud800b", (1001, "a?b")),
+])
+def test_fit_close_gives_what_build_close_accepts(code: int | None, reason: str,
+                                                  fitted: tuple[int | None, str]) -> None:
+    from wsframe import fit_close
+    assert fit_close(code, reason) == fitted
+    build_close(*fit_close(code, reason))       # never raises
+
+
+def test_fit_close_names_its_arguments() -> None:
+    from wsframe import fit_close
+    with pytest.raises(TypeError, match=r"^code must be an int or None, not str$"):
+        fit_close("1000")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^reason must be a str, not bytes$"):
+        fit_close(1000, b"x")  # type: ignore[arg-type]
+
+
+# -- handshake errors and responses for machines ----------------------------------------------
+
+from wsframe.handshake import (  # noqa: E402  (this part's imports, kept with its tests)
+    BodyReader,
+    HandshakeError,
+    HeadReader,
+    accept_headers,
+    accept_key,
+    body_chunk,
+    check_connect,
+    check_request,
+    check_response,
+    offered_subprotocols,
+    parse_head,
+    rejection,
+    response_head,
+    server_response,
+)
+
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+GOOD = (b"GET /chat HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+
+
+@pytest.mark.parametrize(("replace", "header", "found", "required"), [
+    ((b"GET", b"PUT"), "method", "PUT", "GET"),
+    ((b"Upgrade: websocket", b"Upgrade: h2c"), "Upgrade", "h2c", "websocket"),
+    ((b"Version: 13", b"Version: 8"), "Sec-WebSocket-Version", "8", "13"),
+    ((b"Sec-WebSocket-Version: 13\r\n", b""), "Sec-WebSocket-Version", None, "13"),
+    ((RFC_KEY.encode(), b"c2hvcnQ="), "Sec-WebSocket-Key", "c2hvcnQ=", "base64 of 16 bytes"),
+    ((b"Host: h\r\n", b"Host: a\r\nHost: b\r\n"), "Host", "a, b", "exactly one Host header"),
+])
+def test_a_handshake_error_carries_its_cause_as_data(
+        replace: tuple[bytes, bytes], header: str, found: str | None, required: str) -> None:
+    with pytest.raises(HandshakeError) as info:
+        check_request(parse_head(GOOD.replace(*replace)))
+    error = info.value
+    assert (error.header, error.found, error.required) == (header, found, required)
+
+
+def test_a_response_error_names_the_accept_it_required() -> None:
+    head = parse_head(server_response(RFC_KEY).replace(b"s3pP", b"XXXX"))
+    with pytest.raises(HandshakeError) as info:
+        check_response(head, RFC_KEY)
+    assert info.value.header == "Sec-WebSocket-Accept"
+    assert info.value.required == accept_key(RFC_KEY)
+    assert info.value.found == accept_key(RFC_KEY).replace("s3pP", "XXXX")
+
+
+def test_a_bare_head_and_a_chunked_body() -> None:
+    head = response_head(403, headers=[("Transfer-Encoding", "chunked")], close=False)
+    assert head == b"HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n"
+    body = body_chunk(b"no ") + body_chunk(bytearray(b"entry")) + body_chunk(b"")
+    assert body == b"3\r\nno \r\n5\r\nentry\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 7, 1000])
+def test_body_reader_reads_chunked_length_and_eof_bodies_in_any_cut(cut: int) -> None:
+    wire = {
+        "chunked": response_head(403, headers=[("Transfer-Encoding", "chunked")], close=False)
+        + b"3;ext=1\r\nno \r\n5\r\nentry\r\n0\r\nX-Trailer: 1\r\n\r\nLEFT",
+        "length": rejection(403, body=b"no entry") + b"LEFT",
+        "eof": response_head(403) + b"no entry",
+    }
+    for kind, data in wire.items():
+        head_reader = HeadReader()
+        head = None
+        for start in range(0, len(data), cut):
+            head = head_reader.feed(data[start:start + cut])
+            if head is not None:
+                break
+        assert head is not None
+        reader = BodyReader(head)
+        rest = head_reader.remainder + data[start + cut:]
+        body = b"".join(reader.feed(rest[i:i + cut]) for i in range(0, len(rest), cut))
+        if kind == "eof":
+            assert not reader.done
+            reader.feed_eof()
+        assert reader.done and body == b"no entry", kind
+
+
+def test_body_reader_refuses_truncated_oversized_and_malformed_bodies() -> None:
+    truncated = BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\nContent-Length: 10\r\n\r\n"))
+    assert truncated.feed(b"abc") == b"abc"
+    with pytest.raises(HandshakeError, match="closed before the end"):
+        truncated.feed_eof()
+    big = BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\n\r\n"), max_size=4)
+    with pytest.raises(HandshakeError, match="larger than 4 bytes"):
+        big.feed(b"12345")
+    with pytest.raises(HandshakeError, match="larger than 4 bytes"):
+        big.feed(b"")                           # terminal
+    chunked = BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n"))
+    with pytest.raises(HandshakeError, match="invalid chunk size line"):
+        chunked.feed(b"zz\r\n")
+    with pytest.raises(HandshakeError, match="invalid Content-Length"):
+        BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\nContent-Length: 1\r\n"
+                              b"Content-Length: 2\r\n\r\n"))
+    assert BodyReader(parse_head(b"HTTP/1.1 204 No Content\r\n\r\n")).done
+
+
+# -- WebSockets over HTTP/2 and HTTP/3 (RFC 8441, RFC 9220) ------------------------------------
+
+CONNECT = [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "https"),
+           (":path", "/chat"), (":authority", "example.com"),
+           ("sec-websocket-version", "13"), ("sec-websocket-protocol", "chat, superchat"),
+           ("sec-websocket-extensions", "permessage-deflate")]
+
+
+def test_an_extended_connect_is_checked_and_answered_200_without_a_key() -> None:
+    head = check_connect(CONNECT)
+    assert head.start_line == ("CONNECT", "/chat", "HTTP/2")
+    assert offered_subprotocols(head) == ["chat", "superchat"]
+    assert head.get("Sec-WebSocket-Extensions") == "permessage-deflate"
+    assert check_connect([(n.encode(), v.encode()) for n, v in CONNECT]).start_line == (
+        "CONNECT", "/chat", "HTTP/2")
+    assert accept_headers(None, subprotocol="chat", extensions="permessage-deflate") == (
+        200, [("Sec-WebSocket-Extensions", "permessage-deflate"),
+              ("Sec-WebSocket-Protocol", "chat")])
+    assert accept_headers(RFC_KEY) == (101, [
+        ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")])
+
+
+@pytest.mark.parametrize(("change", "status", "header"), [
+    ((":method", "GET"), 405, ":method"),
+    ((":protocol", "h2c"), 400, ":protocol"),
+    ((":path", ""), 400, ":path"),
+    (("sec-websocket-version", "8"), 426, "Sec-WebSocket-Version"),
+])
+def test_a_bad_extended_connect_is_refused_with_its_cause(
+        change: tuple[str, str], status: int, header: str) -> None:
+    headers = [(n, change[1] if n == change[0] else v) for n, v in CONNECT]
+    with pytest.raises(HandshakeError) as info:
+        check_connect(headers)
+    assert info.value.status == status and info.value.header == header
+
+
+def test_server_response_without_a_key_points_to_accept_headers() -> None:
+    with pytest.raises(TypeError, match=r"use accept_headers\(None, \.\.\.\)"):
+        server_response(None)  # type: ignore[arg-type]
+
+
+# -- deflate negotiation without a role ------------------------------------------------------
+
+def test_one_agreement_builds_both_sides() -> None:
+    from wsframe.extensions import accept_offer, negotiate
+    offer_header = "permessage-deflate; client_max_window_bits; server_no_context_takeover"
+    params = negotiate(offer_header)
+    assert params is not None
+    assert params.header() == accept_offer(offer_header)[0]  # type: ignore[index]
+    server_side = PerMessageDeflate(Role.SERVER, params)
+    client_side = PerMessageDeflate(Role.CLIENT, params)
+    writer = MessageWriter(Role.SERVER, extensions=[server_side])
+    reader = MessageReader(Role.CLIENT, extensions=[client_side])
+    for text in ("one", "two" * 100, "three"):
+        assert list(reader.feed(writer.text(text))) == [TextMessage(text)]
+    assert negotiate("x-other, permessage-deflate; bogus=1") is None

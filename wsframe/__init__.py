@@ -11,7 +11,7 @@ from .close_codes import CloseCode, may_be_sent
 from .connection import Connection, State
 from .errors import ConnectionClosed, ProtocolError, Violation
 from .frame import Frame
-from .frames import build_close, build_frame, parse_close_payload
+from .frames import build_close, build_frame, fit_close, parse_close_payload
 from .messages import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BinaryChunk,
@@ -62,6 +62,7 @@ __all__ = [
     "Violation",
     "build_close",
     "build_frame",
+    "fit_close",
     "may_be_sent",
     "parse_close_payload",
 ]

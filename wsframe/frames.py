@@ -34,7 +34,7 @@ from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
 from .masking import mask_frame, mask_small
 from .opcodes import Opcode
 
-__all__ = ["build_close", "build_frame", "encode_frame", "parse_close_payload"]
+__all__ = ["build_close", "build_frame", "encode_frame", "fit_close", "parse_close_payload"]
 
 _U16 = Struct("!H")
 _B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
@@ -190,6 +190,34 @@ def build_close(code: int | None = CloseCode.NORMAL_CLOSURE, reason: str = "", *
     """
     # _close_payload checked everything a receiver checks in a Close payload.
     return build_frame(Opcode.CLOSE, _close_payload(code, reason), mask=mask, validate=False)
+
+
+def fit_close(code: int | None, reason: str = "") -> tuple[int | None, str]:
+    """Make any close code and reason ones that may be sent (RFC 6455 5.5.1, 7.4).
+
+    For a boundary where codes come from elsewhere (an application's close
+    code, an ASGI ``websocket.close``): `build_close` and ``close()`` refuse
+    what may not travel, this maps it instead. A sendable code is kept;
+    1005 (no status) becomes no code, the empty Close frame; 1006 and 1015
+    (pseudo-codes of a failed connection or TLS handshake) become 1011
+    (internal error); every other code that may not be sent (below 1000,
+    1004, unassigned 1016-2999, 5000 and up) becomes 1000. The reason is cut
+    to 123 UTF-8 bytes at a character boundary (a lone surrogate becomes
+    "?"), and dropped where there is no code. Returns ``(code, reason)``.
+    """
+    if code is not None and (isinstance(code, bool) or not isinstance(code, int)):
+        raise TypeError(f"code must be an int or None, not {type(code).__name__}")
+    if not isinstance(reason, str):
+        raise TypeError(f"reason must be a str, not {type(reason).__name__}")
+    if code is not None and not may_be_sent(code):
+        code = (None if code == CloseCode.NO_STATUS_RCVD else
+                CloseCode.INTERNAL_ERROR if code in (CloseCode.ABNORMAL_CLOSURE,
+                                                     CloseCode.TLS_HANDSHAKE) else
+                CloseCode.NORMAL_CLOSURE)
+    if code is None:
+        return None, ""
+    raw = reason.encode("utf-8", "replace")[:MAX_REASON_BYTES]
+    return code, raw.decode("utf-8", "ignore")      # a character cut in two is dropped
 
 
 def parse_close_payload(payload: bytes, offset: int = 0) -> tuple[int | None, str]:

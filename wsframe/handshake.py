@@ -29,10 +29,14 @@ from http import HTTPStatus
 __all__ = [
     "DEFAULT_MAX_HEAD_SIZE",
     "GUID",
+    "BodyReader",
     "HandshakeError",
     "Head",
     "HeadReader",
+    "accept_headers",
     "accept_key",
+    "body_chunk",
+    "check_connect",
     "check_request",
     "check_response",
     "choose_subprotocol",
@@ -63,11 +67,20 @@ class HandshakeError(ValueError):
     a method other than GET, 426 for a missing upgrade or an unsupported
     version (`response` adds ``Sec-WebSocket-Version: 13`` then), 431 for a
     head over the size limit.
+
+    The cause, for programs (the message is for people): ``header`` names
+    the header (or pseudo-header, or "start line") at fault, ``found`` is
+    what was there (None: it was missing) and ``required`` what the RFC
+    asks for; each is None where it does not apply.
     """
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, *, header: str | None = None,
+                 found: str | None = None, required: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.header = header
+        self.found = found
+        self.required = required
 
     def response(self) -> bytes:
         """The HTTP response a server sends back: the status and the reason as body."""
@@ -182,12 +195,18 @@ def parse_head(data: bytes) -> Head:
             or " " in parts[1] or "\t" in parts[1] or not (
                 _VERSION.match(parts[0]) and _STATUS.match(parts[1])
                 if parts[0].startswith("HTTP/") else _VERSION.match(parts[2])):
-        raise HandshakeError(f"malformed HTTP start line: {lines[0][:80]!r}")
+        raise HandshakeError(f"malformed HTTP start line: {lines[0][:80]!r}",
+                             header="start line", found=lines[0][:80],
+                             required="METHOD SP TARGET SP HTTP/x.y, or HTTP/x.y SP CODE SP "
+                             "REASON (RFC 9112 3, 4)")
     headers: list[tuple[str, str]] = []
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon or not _TOKEN.match(name) or _CONTROL.search(value):
-            raise HandshakeError(f"malformed HTTP header line: {line[:80]!r}")
+            raise HandshakeError(f"malformed HTTP header line: {line[:80]!r}",
+                                 header=name[:80] if colon else None, found=line[:80],
+                                 required="NAME: VALUE, the name a token, no control "
+                                 "characters (RFC 9110 5)")
         headers.append((name, value.strip(" \t")))
     return Head((parts[0], parts[1], parts[2]), headers)
 
@@ -295,35 +314,57 @@ def check_request(head: Head) -> str:
     """
     method, _target, version = _check_head(head).start_line
     if method != "GET":
-        raise HandshakeError(f"the method must be GET, not {method} (RFC 6455 4.2.1)", 405)
+        raise HandshakeError(f"the method must be GET, not {method} (RFC 6455 4.2.1)", 405,
+                             header="method", found=method, required="GET")
     if not _VERSION.match(version) or not "HTTP/1.1" <= version < "HTTP/2":
         raise HandshakeError(f"HTTP/1.1 or later is required, not {version[:20]!r} "
-                             "(RFC 6455 4.2.1)")
+                             "(RFC 6455 4.2.1)", header="version", found=version[:20],
+                             required="HTTP/1.1 or a later HTTP/1.x")
     hosts = head.get_all("Host")
     if not hosts or not hosts[0]:
-        raise HandshakeError("missing Host header (RFC 6455 4.2.1)")
+        raise HandshakeError("missing Host header (RFC 6455 4.2.1)", header="Host",
+                             found=hosts[0] if hosts else None, required="the server's host")
     if len(hosts) > 1:
         # RFC 9112 3.2: a request with more than one Host is answered 400.
         raise HandshakeError(f"{len(hosts)} Host headers; exactly one is allowed "
-                             "(RFC 9112 3.2)")
+                             "(RFC 9112 3.2)", header="Host", found=", ".join(hosts)[:80],
+                             required="exactly one Host header")
     if "websocket" not in _tokens(head, "Upgrade"):
-        raise HandshakeError("missing 'Upgrade: websocket' (RFC 6455 4.2.1)", 426)
+        raise HandshakeError("missing 'Upgrade: websocket' (RFC 6455 4.2.1)", 426,
+                             header="Upgrade", found=head.get("Upgrade"), required="websocket")
     if "upgrade" not in _tokens(head, "Connection"):
-        raise HandshakeError("missing 'Connection: Upgrade' (RFC 6455 4.2.1)")
+        raise HandshakeError("missing 'Connection: Upgrade' (RFC 6455 4.2.1)",
+                             header="Connection", found=head.get("Connection"),
+                             required="a list with the token upgrade")
+    _check_websocket_version(head)
+    keys = head.get_all("Sec-WebSocket-Key")
+    if not keys:
+        raise HandshakeError("missing Sec-WebSocket-Key header (RFC 6455 4.2.1)",
+                             header="Sec-WebSocket-Key", required="base64 of 16 bytes")
+    if len(keys) > 1:
+        raise HandshakeError(f"{len(keys)} Sec-WebSocket-Key headers; exactly one is allowed "
+                             "(RFC 6455 4.2.1)", header="Sec-WebSocket-Key",
+                             found=", ".join(keys)[:80], required="exactly one key")
+    if not _is_key(keys[0]):
+        raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 4.2.1)",
+                             header="Sec-WebSocket-Key", found=keys[0][:80],
+                             required="base64 of 16 bytes")
+    return keys[0]
+
+
+def _check_websocket_version(head: Head) -> None:
+    """Exactly ``Sec-WebSocket-Version: 13`` (RFC 6455 4.2.1), else 426 naming 13.
+
+    Checked before the key: a client of another version learns which one
+    to use (4.2.2).
+    """
     versions = head.get_all("Sec-WebSocket-Version")
     if versions != ["13"]:
         found = "missing" if not versions else ", ".join(versions)
-        raise HandshakeError(f"Sec-WebSocket-Version must be 13, found {found} "
-                             "(RFC 6455 4.2.1)", 426)
-    keys = head.get_all("Sec-WebSocket-Key")
-    if not keys:
-        raise HandshakeError("missing Sec-WebSocket-Key header (RFC 6455 4.2.1)")
-    if len(keys) > 1:
-        raise HandshakeError(f"{len(keys)} Sec-WebSocket-Key headers; exactly one is allowed "
-                             "(RFC 6455 4.2.1)")
-    if not _is_key(keys[0]):
-        raise HandshakeError("Sec-WebSocket-Key must be base64 of 16 bytes (RFC 6455 4.2.1)")
-    return keys[0]
+        raise HandshakeError(f"Sec-WebSocket-Version must be 13, found {found[:40]} "
+                             "(RFC 6455 4.2.1)", 426, header="Sec-WebSocket-Version",
+                             found=", ".join(versions)[:40] if versions else None,
+                             required="13")
 
 
 def offered_subprotocols(head: Head) -> list[str]:
@@ -361,11 +402,17 @@ def _header_lines(headers: Headers, what: str) -> list[str]:
     return lines
 
 
-def response_head(status: int, *, headers: Headers = (), reason: str | None = None) -> bytes:
+def response_head(status: int, *, headers: Headers = (), reason: str | None = None,
+                  close: bool = True) -> bytes:
     """The head of an HTTP response refusing the upgrade, for a body sent after
     it in pieces: status line with its standard reason phrase, ``headers``,
     and ``Connection: close`` (the body then ends when the connection does,
-    unless ``headers`` give its ``Content-Length``)."""
+    unless ``headers`` give its ``Content-Length``).
+
+    ``close=False`` leaves ``Connection: close`` out: a bare head, for a
+    server that frames the body itself (``Content-Length``, or
+    ``Transfer-Encoding: chunked`` with `body_chunk`) and keeps the
+    connection (RFC 9112 6, 9.3)."""
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise ValueError(f"status must be an HTTP status code (100-599), not {status!r}")
     if reason is None:
@@ -376,7 +423,7 @@ def response_head(status: int, *, headers: Headers = (), reason: str | None = No
     if _CONTROL.search(reason):
         raise ValueError("reason has a control character")
     lines = [f"HTTP/1.1 {status} {reason}", *_header_lines(headers, "headers")]
-    if not any(line.lower().startswith("connection:") for line in lines[1:]):
+    if close and not any(line.lower().startswith("connection:") for line in lines[1:]):
         lines.append("Connection: close")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
@@ -397,27 +444,236 @@ def rejection(status: int, *, headers: Headers = (), body: bytes = b"",
     return response_head(status, headers=headers, reason=reason) + bytes(body)
 
 
+def accept_headers(key: str | None, *, extensions: str | None = None,
+                   subprotocol: str | None = None,
+                   headers: Headers = ()) -> tuple[int, list[tuple[str, str]]]:
+    """The status and headers that accept a checked request, for any transport.
+
+    With the client's key (HTTP/1.1, RFC 6455 4.2.2): 101 with ``Upgrade``,
+    ``Connection`` and ``Sec-WebSocket-Accept``. With ``key=None`` (an
+    extended CONNECT over HTTP/2, RFC 8441 5, or HTTP/3, RFC 9220 3; see
+    `check_connect`): 200 with none of those, since those protocols have no
+    upgrade and no key. Then, in both, ``Sec-WebSocket-Extensions`` and
+    ``Sec-WebSocket-Protocol`` if given, and ``headers`` as given (checked
+    as by `server_response`). An HTTP/2 or HTTP/3 stack, or an ASGI server,
+    sends them itself; `server_response` writes the HTTP/1.1 head.
+    """
+    lines: list[tuple[str, str]] = []
+    if key is None:
+        status = 200
+    else:
+        status = 101
+        lines += [("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                  ("Sec-WebSocket-Accept", accept_key(key))]
+    if extensions:
+        _header_lines([("Sec-WebSocket-Extensions", extensions)], "extensions")
+        lines.append(("Sec-WebSocket-Extensions", extensions))
+    if subprotocol:
+        if not isinstance(subprotocol, str) or not _TOKEN.match(subprotocol):
+            raise ValueError(f"subprotocol must be a token (RFC 6455 4.1), not {subprotocol!r}")
+        lines.append(("Sec-WebSocket-Protocol", subprotocol))
+    for line in _header_lines(headers, "headers"):
+        name, _, value = line.partition(": ")
+        lines.append((name, value))
+    return status, lines
+
+
+def body_chunk(data: bytes | bytearray | memoryview) -> bytes:
+    """One chunk of a body sent with ``Transfer-Encoding: chunked`` (RFC 9112 7.1);
+    ``body_chunk(b"")`` is the last chunk, which ends the body."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, bytearray or memoryview, not {type(data).__name__}")
+    return b"%x\r\n%s\r\n" % (len(data), bytes(data)) if data else b"0\r\n\r\n"
+
+
+class BodyReader:
+    """Reads the body of an HTTP response a client got instead of a 101, sans I/O.
+
+    The framing comes from the head (RFC 9112 6.3): ``Transfer-Encoding:
+    chunked`` (7.1), else ``Content-Length``, else everything until the
+    connection closes. `feed` returns the body bytes each read completes;
+    `feed_eof` says the connection closed; `done` tells when the body is
+    whole. A body over ``max_size`` bytes, or a malformed one, raises
+    HandshakeError (and the reader is terminal).
+    """
+
+    __slots__ = ("_buffer", "_chunk_left", "_error", "_left", "_mode", "_received", "done",
+                 "max_size")
+
+    def __init__(self, head: Head, *, max_size: int = 2**20) -> None:
+        _check_head(head)
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 0:
+            raise ValueError(f"max_size must be an int >= 0, not {max_size!r}")
+        self.max_size = max_size
+        self.done = False
+        self._buffer = bytearray()
+        self._received = 0
+        self._error: HandshakeError | None = None
+        self._chunk_left = -1           # chunked: data bytes left in this chunk; -1: a size line
+        self._left = 0
+        codings = _tokens(head, "Transfer-Encoding")
+        lengths = head.get_all("Content-Length")
+        if codings:
+            if codings[-1] != "chunked":
+                raise HandshakeError("a response body must end with the chunked coding "
+                                     "(RFC 9112 6.3)", header="Transfer-Encoding",
+                                     found=head.get("Transfer-Encoding"), required="chunked")
+            self._mode = "chunked"
+        elif lengths:
+            if len(set(lengths)) != 1 or not (lengths[0].isascii() and lengths[0].isdigit()) \
+                    or len(lengths[0]) > 18:
+                raise HandshakeError("invalid Content-Length (RFC 9112 6.3)",
+                                     header="Content-Length", found=", ".join(lengths)[:40],
+                                     required="one decimal length")
+            self._mode, self._left = "length", int(lengths[0])
+            self.done = self._left == 0
+        else:
+            self._mode = "eof"
+        _, status, _ = head.start_line
+        if status in ("101", "204", "304") or status.startswith("1"):
+            self.done = True            # no body (RFC 9112 6.3, point 1)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Add received bytes; return the body bytes they complete (b"" if none)."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes, bytearray or memoryview, not "
+                            f"{type(data).__name__}")
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if self.done:
+            return b""
+        try:
+            out = self._chunked(bytes(data)) if self._mode == "chunked" else self._plain(
+                bytes(data))
+            self._received += len(out)
+            if self._received > self.max_size:
+                raise HandshakeError(f"the response body is larger than {self.max_size} bytes",
+                                     header="body", required=f"at most {self.max_size} bytes")
+        except HandshakeError as exc:
+            self._error = exc
+            self._buffer = bytearray()
+            raise
+        return out
+
+    def feed_eof(self) -> None:
+        """The connection closed: the body ends here if it may (else HandshakeError)."""
+        if self._error is not None:
+            raise self._error.with_traceback(None)
+        if self._mode == "eof":
+            self.done = True
+        if not self.done:
+            self._error = HandshakeError("the connection closed before the end of the response "
+                                         "body (RFC 9112 8)", header="body")
+            raise self._error
+
+    def _plain(self, data: bytes) -> bytes:
+        if self._mode == "eof":
+            return data
+        out = data[:self._left]
+        self._left -= len(out)
+        self.done = self._left == 0
+        return out
+
+    def _chunked(self, data: bytes) -> bytes:
+        buffer = self._buffer
+        buffer += data
+        out = bytearray()
+        while not self.done:
+            if self._chunk_left > 0:                    # chunk data
+                piece = buffer[:self._chunk_left]
+                out += piece
+                del buffer[:len(piece)]
+                self._chunk_left -= len(piece)
+                if self._chunk_left:
+                    break
+                self._chunk_left = -2                   # then its CRLF
+                continue
+            end = buffer.find(b"\r\n")
+            if end < 0:
+                if len(buffer) > 4096:
+                    raise HandshakeError("a chunk size or trailer line over 4 KiB",
+                                         header="body")
+                break
+            line = bytes(buffer[:end])
+            del buffer[:end + 2]
+            if self._chunk_left == -2:                  # the CRLF after chunk data
+                if line:
+                    raise HandshakeError("chunk data longer than its size (RFC 9112 7.1)",
+                                         header="body")
+                self._chunk_left = -1
+            elif self._chunk_left == -1:                # chunk-size [; ext]
+                size = line.split(b";", 1)[0].strip()
+                if not size or len(size) > 15 or size.strip(b"0123456789abcdefABCDEF"):
+                    raise HandshakeError(f"invalid chunk size line {line[:40]!r} "
+                                         "(RFC 9112 7.1)", header="body")
+                self._chunk_left = int(size, 16) or -3  # 0: the last chunk, trailers follow
+            elif not line:                              # the end of the trailers
+                self.done = True
+        return bytes(out)
+
+
 def server_response(key: str, *, extensions: str | None = None,
                     subprotocol: str | None = None, headers: Headers = ()) -> bytes:
     """The ``101 Switching Protocols`` response for a checked request (4.2.2).
 
     ``headers`` are added as given (a server's ``Server`` and ``Date``, the
-    application's own); values with control characters are refused.
+    application's own); values with control characters are refused. Over
+    HTTP/2 or HTTP/3 there is no key: use `accept_headers` (``key=None``).
     """
-    lines = [
-        "HTTP/1.1 101 Switching Protocols",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Accept: {accept_key(key)}",
-    ]
-    if extensions:
-        lines += _header_lines([("Sec-WebSocket-Extensions", extensions)], "extensions")
-    if subprotocol:
-        if not _TOKEN.match(subprotocol):
-            raise ValueError(f"subprotocol must be a token (RFC 6455 4.1), not {subprotocol!r}")
-        lines.append(f"Sec-WebSocket-Protocol: {subprotocol}")
-    lines += _header_lines(headers, "headers")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if key is None:
+        raise TypeError("key must be the request's Sec-WebSocket-Key; over HTTP/2 or HTTP/3 "
+                        "(no key) use accept_headers(None, ...)")
+    _status, lines = accept_headers(key, extensions=extensions, subprotocol=subprotocol,
+                                    headers=headers)
+    head = ["HTTP/1.1 101 Switching Protocols", *(f"{n}: {v}" for n, v in lines)]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+
+
+def check_connect(headers: Headers) -> Head:
+    """Check an extended CONNECT that opens a WebSocket over HTTP/2 (RFC 8441 4, 5)
+    or HTTP/3 (RFC 9220 3): the request's header list, pseudo-headers included.
+
+    Required: ``:method`` CONNECT (405 otherwise), ``:protocol`` websocket,
+    ``:scheme``, ``:path`` and ``:authority`` (RFC 8441 4, RFC 9113 8.3.1),
+    and ``sec-websocket-version: 13`` (426 otherwise); there is no key (RFC
+    8441 5). Returns the request as a `Head` (start line ``("CONNECT",
+    path, "HTTP/2")``, the regular headers), for `offered_subprotocols`,
+    `choose_subprotocol` and the extension offer; answer with
+    `accept_headers` (``key=None``). Raises HandshakeError as
+    `check_request` does.
+    """
+    if isinstance(headers, (str, bytes)) or not isinstance(headers, Iterable):
+        raise TypeError("headers must be the request's (name, value) pairs, not "
+                        f"{type(headers).__name__}")
+    pseudo: dict[str, str] = {}
+    regular: list[tuple[str, str]] = []
+    for pair in headers:
+        name, value = (part.decode("latin-1") if isinstance(part, bytes) else part
+                       for part in pair)
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"headers: {pair!r} is not a (name, value) pair of str or bytes")
+        if name.startswith(":"):
+            if name in pseudo:
+                raise HandshakeError(f"two {name} pseudo-headers (RFC 9113 8.3)", header=name,
+                                     found=value[:80], required="one")
+            pseudo[name] = value
+        else:
+            regular.append((name, value))
+    method = pseudo.get(":method")
+    if method != "CONNECT":
+        raise HandshakeError(f"the method must be CONNECT, not {method} (RFC 8441 4)", 405,
+                             header=":method", found=method, required="CONNECT")
+    if pseudo.get(":protocol") != "websocket":
+        raise HandshakeError("the :protocol pseudo-header must be websocket (RFC 8441 4)",
+                             header=":protocol", found=pseudo.get(":protocol"),
+                             required="websocket")
+    for name in (":scheme", ":path", ":authority"):
+        if not pseudo.get(name):
+            raise HandshakeError(f"missing {name} pseudo-header (RFC 8441 4)", header=name,
+                                 required="a value")
+    head = Head(("CONNECT", pseudo[":path"], "HTTP/2"), regular)
+    _check_websocket_version(head)
+    return head
 
 
 def client_request(host: str, path: str = "/", *, key: str | None = None,
@@ -484,17 +740,26 @@ def check_response(head: Head, key: str, *, subprotocols: Sequence[str] = ()) ->
         # A key read from a capture or a proxied request may be anything.
         raise HandshakeError(str(exc)) from None
     if status != "101":
-        raise HandshakeError(f"the server answered {status}, not 101 (RFC 6455 4.1)")
+        raise HandshakeError(f"the server answered {status}, not 101 (RFC 6455 4.1)",
+                             header="status", found=status, required="101")
     if "websocket" not in _tokens(head, "Upgrade"):
-        raise HandshakeError("missing 'Upgrade: websocket' in the response (RFC 6455 4.1)")
+        raise HandshakeError("missing 'Upgrade: websocket' in the response (RFC 6455 4.1)",
+                             header="Upgrade", found=head.get("Upgrade"), required="websocket")
     if "upgrade" not in _tokens(head, "Connection"):
-        raise HandshakeError("missing 'Connection: Upgrade' in the response (RFC 6455 4.1)")
+        raise HandshakeError("missing 'Connection: Upgrade' in the response (RFC 6455 4.1)",
+                             header="Connection", found=head.get("Connection"),
+                             required="a list with the token upgrade")
     if head.get("Sec-WebSocket-Accept") != expected:
-        raise HandshakeError("Sec-WebSocket-Accept does not match the key (RFC 6455 4.1)")
+        raise HandshakeError("Sec-WebSocket-Accept does not match the key (RFC 6455 4.1)",
+                             header="Sec-WebSocket-Accept",
+                             found=head.get("Sec-WebSocket-Accept"), required=expected)
     chosen = head.get_all("Sec-WebSocket-Protocol")
     if not chosen:
         return None
     if len(chosen) > 1 or chosen[0] not in subprotocols:
         raise HandshakeError(f"the server chose the subprotocol {', '.join(chosen)!r}, which "
-                             "was not offered (RFC 6455 4.1)")
+                             "was not offered (RFC 6455 4.1)", header="Sec-WebSocket-Protocol",
+                             found=", ".join(chosen)[:80],
+                             required="one of " + ", ".join(subprotocols) if subprotocols
+                             else "no subprotocol")
     return chosen[0]

@@ -38,7 +38,7 @@ from .base import TransformError
 
 __all__ = ["DEFAULT_COMPRESS_LEVEL", "DEFAULT_MEM_LEVEL", "DEFAULT_OFFER", "DEFAULT_WINDOW_BITS",
            "EXTENSION_NAME", "DeflateParams", "PerMessageDeflate", "accept_offer",
-           "accept_response", "offer"]
+           "accept_response", "negotiate", "offer"]
 
 #: The extension's registered name (RFC 7692 section 7).
 EXTENSION_NAME = "permessage-deflate"
@@ -190,32 +190,21 @@ def offer(params: DeflateParams | None = None) -> str:
     return params.header()
 
 
-def accept_offer(header: str, *, server_no_context_takeover: bool = False,
-                 client_no_context_takeover: bool = False,
-                 server_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
-                 client_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
-                 compress_level: int = DEFAULT_COMPRESS_LEVEL,
-                 mem_level: int = DEFAULT_MEM_LEVEL, min_size: int = 0,
-                 ) -> tuple[str, PerMessageDeflate] | None:
-    """Server side: pick the first acceptable permessage-deflate offer in ``header``.
+def negotiate(header: str, *, server_no_context_takeover: bool = False,
+              client_no_context_takeover: bool = False,
+              server_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
+              client_max_window_bits: int | None = DEFAULT_WINDOW_BITS) -> DeflateParams | None:
+    """The agreement a server makes with the first acceptable offer in ``header``.
 
-    The keyword arguments are the server's own wishes: the windows default
-    to `DEFAULT_WINDOW_BITS` (12: a 4 KiB window each way, chosen by
-    measurement, see the module documentation; None asks for 15), the
-    client's only when the client offered ``client_max_window_bits``; the
-    rest are as for `PerMessageDeflate`. Returns the response element for
-    ``Sec-WebSocket-Extensions`` and the negotiated extension, or None when
-    no offer is acceptable (then answer without the extension). An offer
-    with unknown, duplicate or invalid parameters is declined (RFC 7692 7.1:
-    "a server MUST decline"), as is one that requires an 8-bit server
-    window, which zlib cannot compress with.
+    The same decision as `accept_offer`, without building the extension: the
+    parameters of the response (send ``params.header()`` back), from which
+    each side builds its own `PerMessageDeflate` (``PerMessageDeflate(
+    Role.SERVER, params)``, ``PerMessageDeflate(Role.CLIENT, params)``), as a
+    proxy that speaks to both does. None: no offer is acceptable.
     """
     _check_header(header)
     _check_bits("server_max_window_bits", server_max_window_bits, low=9)
     _check_bits("client_max_window_bits", client_max_window_bits, low=8)
-    _check_level(compress_level)
-    _check_mem_level(mem_level)
-    check_count("min_size", min_size, optional=False)
     for name, params in parse_extensions(header):
         if name != EXTENSION_NAME:
             continue
@@ -236,7 +225,7 @@ def accept_offer(header: str, *, server_no_context_takeover: bool = False,
         elif isinstance(wanted.client_max_window_bits, int) and \
                 wanted.client_max_window_bits is not True:
             client_bits = wanted.client_max_window_bits
-        response = DeflateParams(
+        return DeflateParams(
             server_no_context_takeover=wanted.server_no_context_takeover
             or server_no_context_takeover,
             client_no_context_takeover=wanted.client_no_context_takeover
@@ -245,10 +234,42 @@ def accept_offer(header: str, *, server_no_context_takeover: bool = False,
             if wanted.server_max_window_bits is not None or server_bits < 15 else None,
             client_max_window_bits=client_bits,
         )
-        return response.header(), PerMessageDeflate(Role.SERVER, response,
-                                                    compress_level=compress_level,
-                                                    mem_level=mem_level, min_size=min_size)
     return None
+
+
+def accept_offer(header: str, *, server_no_context_takeover: bool = False,
+                 client_no_context_takeover: bool = False,
+                 server_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
+                 client_max_window_bits: int | None = DEFAULT_WINDOW_BITS,
+                 compress_level: int = DEFAULT_COMPRESS_LEVEL,
+                 mem_level: int = DEFAULT_MEM_LEVEL, min_size: int = 0,
+                 ) -> tuple[str, PerMessageDeflate] | None:
+    """Server side: pick the first acceptable permessage-deflate offer in ``header``.
+
+    The keyword arguments are the server's own wishes: the windows default
+    to `DEFAULT_WINDOW_BITS` (12: a 4 KiB window each way, chosen by
+    measurement, see the module documentation; None asks for 15), the
+    client's only when the client offered ``client_max_window_bits``; the
+    rest are as for `PerMessageDeflate`. Returns the response element for
+    ``Sec-WebSocket-Extensions`` and the negotiated extension, or None when
+    no offer is acceptable (then answer without the extension). An offer
+    with unknown, duplicate or invalid parameters is declined (RFC 7692 7.1:
+    "a server MUST decline"), as is one that requires an 8-bit server
+    window, which zlib cannot compress with. (`negotiate` makes the same
+    decision without building the extension.)
+    """
+    _check_level(compress_level)
+    _check_mem_level(mem_level)
+    check_count("min_size", min_size, optional=False)
+    params = negotiate(header, server_no_context_takeover=server_no_context_takeover,
+                       client_no_context_takeover=client_no_context_takeover,
+                       server_max_window_bits=server_max_window_bits,
+                       client_max_window_bits=client_max_window_bits)
+    if params is None:
+        return None
+    return params.header(), PerMessageDeflate(Role.SERVER, params,
+                                              compress_level=compress_level,
+                                              mem_level=mem_level, min_size=min_size)
 
 
 def accept_response(header: str, sent: DeflateParams | None = None, *,
