@@ -30,12 +30,8 @@ $(VENV)/.test: $(VENV)/.pkg requirements/test.txt
 demo: $(VENV)/.pkg
 	$(BIN)/python examples/demo.py
 
-CODEC_TESTS := tests/test_frames.py tests/test_parser.py tests/test_masking.py \
-	tests/test_messages.py tests/test_conformance.py
-
 test: $(VENV)/.test $(NODE_WS)
 	$(BIN)/python -m pytest -q
-	WSFRAME_NO_ACCEL=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(CODEC_TESTS)
 	$(BIN)/python -m mypy --strict wsframe examples compliance samples docs
 	$(BIN)/python -m ruff check wsframe tests examples benchmarks fuzz compliance samples \
 		integrations build_backend setup.py docs
@@ -174,11 +170,11 @@ speedups: $(VENV)/.test
 		masking; assert masking.ACCELERATOR == 'wsframe._speedups (C)' and not COMPILED"
 	rm -rf build
 
-# The receive path's suites against it: the pure-Python modules on the C helper.
-test-speedups: speedups
+# The whole suite against it: the pure-Python modules on the C helper (make
+# test runs it on the pure install, the configuration most users get).
+test-speedups: speedups $(NODE_WS)
 	PYTHONPATH=$(SPEEDUPS) PYTHONSAFEPATH=1 WSFRAME_EXPECT_SPEEDUPS=1 $(BIN)/python -m pytest \
-		-q -p no:cacheprovider $(CODEC_TESTS) tests/test_decoder.py tests/test_memory.py \
-		tests/test_build.py tests/test_properties.py tests/test_differential.py
+		-q -p no:cacheprovider
 
 # -- uvicorn on wsframe (integrations/uvicorn) -------------------------------------------
 UVENV  := .venv-uvicorn

@@ -11,10 +11,9 @@ within this run only.
 
 This process measures wsframe in pure Python (it sets WSFRAME_NO_ACCEL=1
 before importing wsframe); it runs itself again in child processes without
-that variable for the "with the accelerator" rows: once on wsframe's own C
-masking helper (`make speedups`, the rows the targets are checked on), once
-with the third-party accelerators (numpy, wsaccel) when installed; and in
-the compiled build's venv (`make compiled`). websockets' sans-I/O `Protocol`
+that variable for the "with the accelerator" rows, on wsframe's own C
+masking helper (`make speedups`, the rows the targets are checked on), and
+in the compiled build's venv (`make compiled`). websockets' sans-I/O `Protocol`
 (its C speedups loaded, as installed from PyPI) is the anchor.
 
 The "masking ceiling" at a size is what one call of wsframe's pure-Python
@@ -612,33 +611,23 @@ def main() -> int:
     targets.at_most("deflate, corpus wire bytes vs websockets' default",
                     ratios["wsframe (defaults)"][0] / ratios["websockets (defaults)"][0], 1.0)
 
-    # 7. The accelerators, each in a child process of this run: wsframe's own C
+    # 7. The accelerator, in a child process of this run: wsframe's own C
     # helper beside the pure-Python modules (`make speedups`), on which the
-    # accelerated targets are checked (it measured fastest at every size), then
-    # the third-party ones (numpy, wsaccel) as found in this venv.
-    children: list[tuple[str, dict[str, str]]] = []
-    if SPEEDUPS.exists():
-        children.append(("speedups", {"PYTHONPATH": str(SPEEDUPS), "PYTHONSAFEPATH": "1"}))
-    else:
+    # accelerated targets are checked.
+    if not SPEEDUPS.exists():
         print("\n7. wsframe's C masking helper: not built here (make speedups)")
-    children.append(("third-party", {}))
-    for which, extra in children:
+    else:
         accel = subprocess.run(
             [sys.executable, __file__, "--accelerated", "--rounds", str(rounds)]
             + (["--quick"] if quick else []), capture_output=True, text=True, check=True,
-            env={**{k: v for k, v in os.environ.items() if k != "WSFRAME_NO_ACCEL"}, **extra})
+            env={**{k: v for k, v in os.environ.items() if k != "WSFRAME_NO_ACCEL"},
+                 "PYTHONPATH": str(SPEEDUPS), "PYTHONSAFEPATH": "1"})
         found = json.loads(accel.stdout)
-        if found["accelerator"] is None:
-            print("\n7. Third-party accelerators: none installed (pip install numpy wsaccel)")
-            continue
-        label = ("wsframe's C helper beside the pure-Python modules, make speedups"
-                 if which == "speedups" else "third-party, not checked against targets")
-        print(f"\n7. With the accelerator {found['accelerator']} ({label}), measured in a "
-              "child process in this run")
+        print(f"\n7. With the accelerator {found['accelerator']} (wsframe's C helper beside "
+              "the pure-Python modules, make speedups), measured in a child process in "
+              "this run")
         print_large(found["large"], None, scale)
         print_writers(found["write"], None)
-        if which != "speedups":
-            continue
         assert found["accelerator"] == "wsframe._speedups (C)", found["accelerator"]
         for read in READ_SIZES[1:]:
             rates = found["large"][f"binary {read}"]

@@ -3,8 +3,9 @@
     python benchmarks/masking.py
 
 Prints MB/s for integer XOR, whole-payload translate lanes and blocked
-translate lanes at several sizes (and numpy when installed), which is where
-_INT_XOR_MAX (the crossover) and _BLOCK (the block size) come from.
+translate lanes at several sizes (and wsframe's C helper when it is built),
+which is where _INT_XOR_MAX (the crossover) and _BLOCK (the block size) come
+from.
 """
 
 from __future__ import annotations
@@ -65,15 +66,6 @@ def main() -> None:
                   lanes_blocked(262144), masking.apply_mask_python]
     if masking.ACCELERATOR:
         strategies.append(masking.apply_mask)
-    try:        # the other accelerator candidate (pip install wsaccel), for comparison
-        from wsaccel.xormask import XorMaskerSimple
-    except ImportError:
-        print("(wsaccel not installed: pip install wsaccel to compare it)")
-    else:
-        def wsaccel_mask(data: bytes, key: bytes) -> bytes:
-            return bytes(XorMaskerSimple(key).process(data))
-        wsaccel_mask.__name__ = "wsaccel XorMaskerSimple"
-        strategies.append(wsaccel_mask)
     key = os.urandom(4)
     sizes = [64, 512, 1024, 2048, 4096, 16384, 65536, 1 << 20, 4 << 20]
     print(f"MB/s by payload size (accelerator: {masking.ACCELERATOR or 'none'})")

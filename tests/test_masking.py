@@ -61,8 +61,20 @@ def test_accelerator_is_reported() -> None:
     if masking.ACCELERATOR is None:
         assert list(IMPLEMENTATIONS) == ["python"]
     else:
-        assert all(part.split(" ")[0] in ("numpy", "wsaccel", "wsframe._speedups")
-                   for part in masking.ACCELERATOR.split(" + "))
+        assert masking.ACCELERATOR == "wsframe._speedups (C)"
+
+
+def test_import_wsframe_loads_only_the_standard_library() -> None:
+    """Issue 25: numpy was imported whenever it was installed. In a child
+    process, every module loaded by ``import wsframe`` is the standard
+    library's or wsframe's own (its C helper included, when built)."""
+    script = ("import sys; before = set(sys.modules); import wsframe, wsframe.extensions; "
+              "print('\\n'.join(sorted(set(sys.modules) - before)))")
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           check=True)
+    loaded = {name.split(".")[0] for name in child.stdout.split()}
+    assert "wsframe" in loaded
+    assert loaded - {"wsframe"} <= set(sys.stdlib_module_names), loaded
 
 
 @pytest.mark.parametrize("name", IMPLEMENTATIONS)

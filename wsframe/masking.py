@@ -22,35 +22,26 @@ page costs a few microseconds to fault in, more than unmasking it. So the
 receive path unmasks a frame it buffered *in place* in its own buffer
 (`unmask_buffer`: no block copies, one final ``bytes``), and the send path
 masks into the frame it returns with one copy (`mask_frame`: header and
-payload joined once; with numpy, the XOR of a payload of 128 KiB to 16 MiB
-goes into a scratch array that each thread reuses, so that a large frame
-touches fresh memory once, not twice).
+payload joined once).
 
-Optional accelerators, detected here and only here (``WSFRAME_NO_ACCEL=1``
-turns them off; the pure-Python path is always there and the same tests run
-both):
-
-* ``wsframe._speedups``, wsframe's own C helper, built on request only
-  (``WSFRAME_SPEEDUPS=1 pip install .``, and with the compiled build; see
-  setup.py): a C loop over 8-byte words that writes straight into the bytes
-  object it returns.
-  Measured (benchmarks/mypyc_masking.py, in the compiled build's venv): 103 ns
-  at 64 B, 147 ns for a 1,460-byte read, 1.5 us for 64 KiB; faster than
-  everything below at every size, so when it is there it is used for everything. It also does
-  `unmask_append` in one pass (unmask onto the end of a bytearray, check
-  ASCII; the buffer grown by half its content at a time, not 12.5 %).
-* numpy XORs 32-bit words (about 20 GB/s, but about a microsecond per call);
-  wsaccel has a C byte loop (about 1.8 GB/s, a third of a microsecond per
-  call). Measured here, wsaccel wins below 2 KiB and numpy above, so each is
-  used where it wins.
+One optional accelerator, detected here and only here: ``wsframe._speedups``,
+wsframe's own C helper, built on request only (``WSFRAME_SPEEDUPS=1 pip
+install .``, and with the compiled build; see setup.py). A C loop over 8-byte
+words that writes straight into the bytes object it returns. Measured
+(benchmarks/mypyc_masking.py, in the compiled build's venv): 103 ns at 64 B,
+147 ns for a 1,460-byte read, 1.5 us for 64 KiB, faster than numpy and
+wsaccel at every size (which is why wsframe no longer uses them), so when it
+is there it is used for everything. It also does `unmask_append` in one pass
+(unmask onto the end of a bytearray, check ASCII; the buffer grown by half
+its content at a time, not 12.5 %). ``WSFRAME_NO_ACCEL=1`` leaves it unused;
+the pure-Python path is always there and the same tests run on both.
+``import wsframe`` imports nothing outside the standard library.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import os
-import threading
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
@@ -61,15 +52,6 @@ __all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "implementations", 
 # (crossover between 512 and 1024 bytes with benchmarks/masking.py).
 _INT_XOR_MAX: Final = 1024
 _BLOCK: Final = 65536          # a multiple of 4: every block starts at key byte 0
-# With accelerators: wsaccel below _WSACCEL_MAX, numpy from _NUMPY_MIN.
-_WSACCEL_MAX: Final = 2048
-_NUMPY_MIN: Final = 512
-# The send path XORs payloads from _SCRATCH_MIN to _SCRATCH_MAX bytes into one
-# scratch array per thread (below, fresh arrays are cheap: malloc reuses them).
-# Measured (XOR + join, best of 7): at 16 KiB a fresh array is 1.18x faster,
-# at 64 KiB the scratch array 1.18x, at 128 KiB 1.07x; the crossover is between.
-_SCRATCH_MIN: Final = 32 * 1024
-_SCRATCH_MAX: Final = 16 * 2**20
 
 _IDENTITY: Final = int.from_bytes(bytes(range(256)), "big")
 # _XOR_TABLES[k] maps every byte b to b ^ k: a translate table per key byte.
@@ -162,109 +144,18 @@ _Append = Callable[[bytearray, bytes, bytes, int], bool]
 
 
 def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append]:
-    """Pick the implementations: the accelerators where they win, else pure Python."""
+    """Pick the implementations: the C helper when it is built, else pure Python."""
     pure = (None, apply_mask_python, _unmask_buffer_python, _mask_frame_python, mask_int,
             _unmask_append_python)
     if os.environ.get("WSFRAME_NO_ACCEL"):
         return pure
     speedups: Any = _optional("wsframe._speedups")
-    if speedups is not None:    # wsframe's C helper (native builds): fastest at every size
-        # (Unmasking a buffered payload is apply_mask on the buffer: the
-        # helper writes into a new bytes object either way.)
-        return ("wsframe._speedups (C)", speedups.apply_mask, speedups.apply_mask,
-                speedups.mask_frame, speedups.apply_mask, speedups.unmask_append)
-    numpy: Any = _optional("numpy")
-    xormask: Any = _optional("wsaccel.xormask")
-    if numpy is None and xormask is None:
+    if speedups is None:
         return pure
-    names = []
-    # Below small_max bytes: wsaccel's C loop (or pure Python); from there, numpy.
-    small_max = _WSACCEL_MAX if xormask is not None else _NUMPY_MIN
-    if xormask is not None:
-        names.append(f"wsaccel {importlib.metadata.version('wsaccel')}")
-        masker = xormask.XorMaskerSimple
-
-        def small(data: _Buffer, key: bytes) -> bytes:
-            return bytes(masker(key).process(data))
-    else:
-        small = apply_mask_python
-    if numpy is None:       # wsaccel only: its C loop at every size
-        def apply_wsaccel(data: _Buffer, key: bytes, start: int = 0,
-                          stop: int | None = None) -> bytes:
-            """Mask ``data[start:stop]`` with wsaccel."""
-            return small(data[start:stop] if start or stop is not None else data, key)
-
-        def unmask_wsaccel(buffer: bytearray, key: bytes) -> bytes:
-            """Unmask a buffered payload with wsaccel."""
-            return small(buffer, key)
-
-        def frame_wsaccel(prefix: bytes, payload: bytes, key: bytes) -> bytes:
-            """A frame, its payload masked with wsaccel."""
-            return prefix + small(payload, key)
-
-        return (names[0], apply_wsaccel, unmask_wsaccel, frame_wsaccel, mask_int,
-                _unmask_append_python)
-
-    names.insert(0, f"numpy {numpy.__version__}")
-    frombuffer = numpy.frombuffer
-    uint32 = numpy.dtype("<u4")
-    bitwise_xor = numpy.bitwise_xor
-
-    def apply_numpy(data: _Buffer, key: bytes, start: int = 0,
-                    stop: int | None = None) -> bytes:
-        """Mask ``data[start:stop]``: numpy XORs 32-bit words of large payloads."""
-        if stop is None:
-            stop = len(data)
-        if stop - start < small_max:
-            return small(data[start:stop] if start or stop != len(data) else data, key)
-        words = (stop - start) >> 2
-        body: bytes = (frombuffer(data, uint32, words, start)
-                       ^ int.from_bytes(key, "little")).tobytes()
-        tail = start + (words << 2)
-        return body + mask_int(data[tail:stop], key) if tail < stop else body
-
-    def unmask_numpy(buffer: bytearray, key: bytes) -> bytes:
-        """Unmask a buffered payload: numpy XORs it in place, word by word."""
-        n = len(buffer)
-        if n < small_max:
-            return small(buffer, key)
-        words = n >> 2
-        view = frombuffer(buffer, uint32, words)       # writable: XOR in place
-        bitwise_xor(view, int.from_bytes(key, "little"), out=view)
-        del view
-        if n & 3:
-            buffer[words << 2:] = mask_int(buffer[words << 2:], key)
-        return bytes(buffer)
-
-    scratch = threading.local()
-
-    def frame_numpy(prefix: bytes, payload: bytes, key: bytes) -> bytes:
-        """A frame: numpy XORs the payload into a reused per-thread scratch array,
-        and join() copies it after the prefix once."""
-        n = len(payload)
-        if n < small_max:
-            return prefix + small(payload, key)
-        words = n >> 2
-        if n < _SCRATCH_MIN:    # small arrays come from malloc's free lists: cheap
-            body = frombuffer(payload, uint32, words) ^ int.from_bytes(key, "little")
-        else:
-            # Large: the scratch array is reused (up to _SCRATCH_MAX), so only
-            # the frame itself is fresh memory; a new array per call costs more
-            # in page faults than the XOR (1 MiB: ~16x slower, benchmarks/bench.py).
-            array = getattr(scratch, "array", None)
-            if array is None or len(array) < words:
-                array = numpy.empty(words, uint32)
-                if n <= _SCRATCH_MAX:
-                    scratch.array = array
-            body = array[:words]
-            bitwise_xor(frombuffer(payload, uint32, words), int.from_bytes(key, "little"),
-                        out=body)
-        if n & 3:
-            return b"".join((prefix, body, mask_int(payload[words << 2:], key)))
-        return b"".join((prefix, body))
-
-    return (" + ".join(names), apply_numpy, unmask_numpy, frame_numpy, mask_int,
-            _unmask_append_python)
+    # Unmasking a buffered payload is apply_mask on the buffer: the helper
+    # writes into a new bytes object either way.
+    return ("wsframe._speedups (C)", speedups.apply_mask, speedups.apply_mask,
+            speedups.mask_frame, speedups.apply_mask, speedups.unmask_append)
 
 
 def _optional(name: str) -> Any:
@@ -274,11 +165,11 @@ def _optional(name: str) -> Any:
         return None
 
 
-#: Names and versions of the accelerators in use (e.g. "numpy 2.4.6"), or None.
+#: The accelerator in use ("wsframe._speedups (C)"), or None for pure Python.
 ACCELERATOR: str | None
 #: ``apply_mask(data, key, start=0, stop=None)``: ``data[start:stop]`` XORed with
 #: the repeated 4-byte masking ``key`` (masking and unmasking are the same
-#: operation, RFC 6455 5.3), with an accelerator where one is installed and faster.
+#: operation, RFC 6455 5.3), by the C helper when it is built.
 apply_mask: _Apply
 #: ``unmask_buffer(buffer, key)``: a whole buffered payload, unmasked, as bytes;
 #: ``buffer`` is reused (its content is lost).
@@ -304,7 +195,7 @@ def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame, _Append]]:
     """The masking implementations, for tests and benchmarks.
 
     ``"python"`` is always there; ``"accelerated"`` is what this process
-    uses when an accelerator is installed (and WSFRAME_NO_ACCEL is unset).
+    uses when the C helper is built (and WSFRAME_NO_ACCEL is unset).
     Each is ``(apply_mask, unmask_buffer, mask_frame, unmask_append)``.
     """
     found: dict[str, tuple[_Apply, _Unmask, _MaskFrame, _Append]] = {
