@@ -19,9 +19,12 @@ is the whole joint between the frame layer and whatever stands on it:
 * ``_piece(data, key, left, out)``: the next piece of such a frame as it
   arrived, with ``key``, the masking key lined up with its first byte (None
   when the bytes are plain already); ``left`` payload bytes of the frame
-  follow (0 on the piece that completes it). The piece comes masked so that
-  the subclass can unmask it straight into its own buffer
-  (`masking.unmask_append`) instead of into a new object first.
+  follow (0 on the piece that completes it). The subclass reads the piece
+  through one of the decoder's two methods, which are the only place a
+  piece is unmasked: ``_unmasked(data, key)`` gives its bytes, and
+  ``_unmask_onto(buffer, data, key, left)`` appends them to the subclass's
+  own buffer in one pass (no new object first: where the text rows of the
+  benchmarks were won) and says whether they are ASCII.
 
 Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
@@ -54,7 +57,7 @@ from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .frames import parse_close_payload
 from .header import FirstByte, FrameKind, first_byte_problem, first_byte_table
-from .masking import apply_mask, mask_int, mask_small, unmask_buffer
+from .masking import apply_mask, mask_int, mask_small, unmask_append, unmask_buffer
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -311,10 +314,20 @@ class FrameDecoder(Generic[_T]):
 
     @staticmethod
     def _unmasked(data: bytes, key: bytes | None) -> bytes:
-        """A piece handed to ``_piece``, unmasked (for subclasses that want it so)."""
+        """A piece handed to ``_piece``, unmasked."""
         if key is None:
             return data
         return mask_small(data, key) if len(data) <= _SMALL_PIECE else apply_mask(data, key)
+
+    @staticmethod
+    def _unmask_onto(buffer: bytearray, data: bytes, key: bytes | None, left: int) -> bool:
+        """A piece handed to ``_piece``, unmasked onto the end of ``buffer``;
+        True if its bytes are all ASCII. ``left`` (from ``_piece``) bounds how
+        far the C helper grows the buffer ahead of the bytes received."""
+        if key is None:
+            buffer += data
+            return data.isascii()
+        return unmask_append(buffer, data, key, len(data) + left)
 
     # -- the state machine ----------------------------------------------------------
 

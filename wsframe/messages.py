@@ -58,7 +58,6 @@ from .events import (
 )
 from .extensions.base import TransformError
 from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
-from .masking import unmask_append
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -255,17 +254,13 @@ class MessageReader(FrameDecoder[Event]):
 
     def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Event]) -> None:
         if self._plain_text and left:
-            # Fast path (a text frame arriving in many reads): unmask onto the
-            # end of the message and learn whether the piece is ASCII, in one
-            # pass where the C helper is built (masking.unmask_append); ASCII
+            # Fast path (a text frame arriving in many reads): the decoder
+            # unmasks the piece onto the end of the message and says whether
+            # it is ASCII, in one pass where the C helper is built; ASCII
             # with nothing pending is valid as it is (see Utf8Decoder).
             buffer = self._buffer
             before = len(buffer)
-            if key is None:
-                buffer += data
-                ascii = data.isascii()
-            else:
-                ascii = unmask_append(buffer, data, key, len(data) + left)
+            ascii = self._unmask_onto(buffer, data, key, left)
             utf8 = self._utf8
             assert utf8 is not None
             if utf8.pending or not ascii:
