@@ -198,6 +198,20 @@ def test_an_extension_on_rsv2_is_asked_and_its_bit_is_set() -> None:
     assert info.value.reason == "RSV2 set with no extension for it"
 
 
+@pytest.mark.parametrize("opcode", [Opcode.PING, Opcode.CONTINUATION])
+def test_an_extensions_rsv2_on_a_control_or_continuation_frame_is_named_as_such(
+        opcode: Opcode) -> None:
+    """Issue 25: the rule was named for RSV1 (Per-Message Compressed) alone."""
+    wire = build_frame(Opcode.TEXT, b"a", fin=False, mask=KEY) if opcode is Opcode.CONTINUATION \
+        else b""
+    wire += bytes((0x80 | RSV2 | opcode, 0x80)) + KEY
+    with pytest.raises(ProtocolError) as info:
+        list(MessageReader(Role.SERVER, extensions=[Reverse()]).feed(wire))
+    assert info.value.violation is Violation.EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION
+    assert info.value.reason == f"RSV2 set on a {opcode.name} frame"
+    assert Violation.COMPRESSED_CONTROL_OR_CONTINUATION is info.value.violation   # old name
+
+
 def test_protocol_error_offset_is_attached_by_the_layer_that_knows_it() -> None:
     error = ProtocolError(Violation.INVALID_COMPRESSED_DATA, "does not inflate")
     assert error.offset == -1 and "frame at offset" not in str(error)

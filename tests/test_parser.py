@@ -168,7 +168,7 @@ def test_violation_fails_at_the_byte_that_proves_it(case: Case) -> None:
 def test_every_frame_rule_has_a_case() -> None:
     """Each rule of the violation table that the frame parser enforces is tested."""
     message_layer = {Violation.TEXT_NOT_UTF8, Violation.MESSAGE_TOO_BIG,
-                     Violation.COMPRESSED_CONTROL_OR_CONTINUATION,
+                     Violation.EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION,
                      Violation.INVALID_COMPRESSED_DATA}
     assert {c.violation for c in CASES} == set(Violation) - message_layer
 

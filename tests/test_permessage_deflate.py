@@ -171,7 +171,7 @@ def test_rsv1_without_negotiation_is_1002() -> None:
 def test_rsv1_on_continuation_or_control_is_1002_even_with_deflate(wire: str) -> None:
     _events, error = run(client().feed, [bytes.fromhex(wire)])
     assert error is not None and error.code == 1002
-    assert error.violation is Violation.COMPRESSED_CONTROL_OR_CONTINUATION
+    assert error.violation is Violation.EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION
     assert error.rfc == 7692
 
 

@@ -95,10 +95,14 @@ class Violation(Enum):
         "an endpoint MUST protect itself against messages larger than it can "
         "handle after reassembly (here: larger than max_message_size)")
     # -- permessage-deflate, RFC 7692 -----------------------------------------
-    COMPRESSED_CONTROL_OR_CONTINUATION = (
+    EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION = (
         1002, 7692, "6",
-        "the Per-Message Compressed bit (RSV1) MUST NOT be set on control "
-        "frames or on non-first fragments of a message")
+        "an extension's RSV bit (for permessage-deflate RSV1, the Per-Message "
+        "Compressed bit) MUST NOT be set on control frames or on non-first "
+        "fragments of a message")
+    #: The name this rule had while only RSV1 was meant: an alias, kept for
+    #: one release (it was raised for RSV2 and RSV3 as well).
+    COMPRESSED_CONTROL_OR_CONTINUATION = EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION
     INVALID_COMPRESSED_DATA = (
         1007, 7692, "6.2",
         "a compressed message MUST inflate to valid DEFLATE output")

@@ -82,7 +82,7 @@ def first_byte_problem(b0: int, extension_rsv: int) -> tuple[Violation, str] | N
         if rsv & ~extension_rsv:
             return Violation.RESERVED_BITS, f"{names} set with no extension for it"
         if opcode is Opcode.CONTINUATION or opcode.is_control:
-            return (Violation.COMPRESSED_CONTROL_OR_CONTINUATION,
+            return (Violation.EXTENSION_BITS_ON_CONTROL_OR_CONTINUATION,
                     f"{names} set on a {opcode.name} frame")
     if opcode.is_control and not b0 & 0x80:
         return Violation.FRAGMENTED_CONTROL_FRAME, f"{opcode.name} frame with FIN=0"
