@@ -1,7 +1,9 @@
 """The codec stays sans-I/O: no module of it imports the tools that do I/O
 (wsframe.tools: capture files, the live proxy), sockets, event loops,
 subprocesses or clocks. Only the command line (wsframe.cli, wsframe.__main__)
-reaches the tools, and only when a command needs them."""
+reaches the tools, and only when a command needs them. Other libraries' APIs
+(wsframe.compat) stand on the codec: the codec never imports them, and they
+are sans-I/O too (and need no h11)."""
 
 from __future__ import annotations
 
@@ -20,13 +22,18 @@ PACKAGE = _CHECKOUT if (_CHECKOUT / "decoder.py").exists() \
 FRONT_ENDS = {"cli.py", "__main__.py"}
 # Modules that do I/O or read clocks; the codec never imports them.
 FORBIDDEN = {"asyncio", "socket", "selectors", "ssl", "subprocess", "time", "datetime",
-             "signal", "http.client", "urllib.request", "wsframe.tools"}
+             "signal", "http.client", "urllib.request", "wsframe.tools", "wsframe.compat"}
 
 
 def codec_modules() -> list[Path]:
     return sorted(path for path in PACKAGE.rglob("*.py")
-                  if "tools" not in path.relative_to(PACKAGE).parts
+                  if not {"tools", "compat"} & set(path.relative_to(PACKAGE).parts)
                   and path.name not in FRONT_ENDS)
+
+
+def compat_modules() -> list[Path]:
+    return sorted(path for path in (PACKAGE / "compat").rglob("*.py")
+                  if path.name not in FRONT_ENDS)
 
 
 def imported(path: Path) -> set[str]:
@@ -79,6 +86,30 @@ def test_importing_wsframe_loads_no_tools_and_no_event_loop() -> None:
             "wsframe.extensions.permessage_deflate; "
             "print(sorted(m for m in sys.modules if m.startswith('wsframe.tools') "
             "or m == 'asyncio' or m.startswith('asyncio.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_compat_stands_on_the_codec_without_io_or_h11() -> None:
+    """wsframe.compat (wsproto's API) imports neither I/O nor the tools nor h11;
+    it may import itself, which the codec may not (checked above)."""
+    modules = compat_modules()
+    assert len(modules) >= 8            # wsframe.compat and wsframe.compat.wsproto's modules
+    forbidden = (FORBIDDEN - {"wsframe.compat"}) | {"h11", "wsproto"}
+    offending = {}
+    for path in modules:
+        bad = {name for name in imported(path)
+               if any(name == f or name.startswith(f + ".") for f in forbidden)}
+        if bad:
+            offending[str(path.relative_to(PACKAGE))] = sorted(bad)
+    assert offending == {}
+
+
+def test_importing_wsframe_loads_no_compat_module() -> None:
+    code = ("import sys, wsframe, wsframe.connection, wsframe.handshake, "
+            "wsframe.extensions.permessage_deflate; "
+            "print(sorted(m for m in sys.modules if m.startswith('wsframe.compat')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]"
