@@ -8,9 +8,12 @@ import json
 import shutil
 import struct
 import subprocess
+import zlib
 from pathlib import Path
 from typing import Any
 
+from wsframe import Opcode, build_frame
+from wsframe.dissect import CAPTURE_KEEP
 from wsframe.tools.capture import CaptureStats, SummaryRecord, dissect_capture
 from wsframe.tools.pcap import Packet, read_packets
 from wsframe.tools.session import FrameRecord, NoteRecord, ViolationRecord
@@ -51,7 +54,7 @@ def wsframe_rows(data: bytes) -> list[FrameRow]:
         header = record.view.header
         masked = bool(header[1] & 0x80)
         rows.append((record.where.packet, port, record.view.frame.fin, (header[0] >> 4) & 7,
-                     header[0] & 0x0F, masked, len(record.view.frame.payload),
+                     header[0] & 0x0F, masked, record.view.length,
                      header[-4:].hex() if masked else "", record.view.frame.payload.hex()))
     return sorted(rows)
 
@@ -75,7 +78,8 @@ def tshark_rows(path: Path) -> list[FrameRow]:
             rows.append((number, port, ws["websocket.fin"] in ("1", "True"),
                          int(ws["websocket.rsv"], 16), int(ws["websocket.opcode"]), masked,
                          length, ws.get("websocket.masking_key", "").replace(":", ""),
-                         _raw(ws.get("websocket.payload_raw"))))
+                         # (wsframe keeps the first CAPTURE_KEEP bytes of a payload)
+                         _raw(ws.get("websocket.payload_raw"))[:2 * CAPTURE_KEEP]))
     return sorted(rows)
 
 
@@ -224,15 +228,51 @@ class Conversation:
             self.packets.append(tcp_packet(client, server, 999, SYN))
             self.packets.append(tcp_packet(server, client, 4999, SYN | ACK, ack=1000))
 
-    def send(self, side: str, data: bytes, flags: int = ACK) -> bytes:
-        """``side`` sends ``data`` in one segment (returned, and kept)."""
+    def send(self, side: str, data: bytes, flags: int = ACK) -> None:
+        """``side`` sends ``data``, in segments of at most 1,460 bytes."""
         other = "server" if side == "client" else "client"
-        packet = tcp_packet(self.ends[side], self.ends[other], self.seq[side], flags, data)
-        self.seq[side] += len(data) + (1 if flags & FIN else 0)
-        self.packets.append(packet)
-        return packet
+        for at in range(0, max(len(data), 1), 1460):
+            piece = data[at:at + 1460]
+            last = at + 1460 >= len(data)
+            bits = flags if last else flags & ~FIN
+            self.packets.append(tcp_packet(self.ends[side], self.ends[other], self.seq[side],
+                                           bits, piece))
+            self.seq[side] += len(piece) + (1 if bits & FIN else 0)
 
     def close(self) -> None:
         """FIN both ways."""
         self.send("client", b"", ACK | FIN)
         self.send("server", b"", ACK | FIN)
+
+
+def deflate_bomb(messages: int = 16, size: int = 16 * 2**20, fragments: int = 4, *,
+                 text: bool = False) -> bytes:
+    """A capture of one WebSocket connection with permessage-deflate where the
+    client sends ``messages`` messages of ``size`` zero bytes each, compressed
+    (about 1,000:1), each in ``fragments`` frames (``text``: text messages):
+    little traffic that inflates to a lot (what a tool must not keep whole)."""
+    accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    talk = Conversation()
+    talk.send("client", b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+    talk.send("server", b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept.encode()
+              + b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    for _ in range(messages):
+        body = compressor.compress(bytes(size)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        assert body.endswith(b"\x00\x00\xff\xff")
+        body = body[:-4]
+        step = -(-len(body) // fragments)
+        pieces = [body[i:i + step] for i in range(0, len(body), step)]
+        for i, piece in enumerate(pieces):
+            first = Opcode.TEXT if text else Opcode.BINARY
+            frame = build_frame(first if i == 0 else Opcode.CONTINUATION, piece,
+                                fin=i == len(pieces) - 1, rsv1=i == 0, mask=b"abcd",
+                                validate=False)
+            talk.send("client", frame)
+    talk.send("client", build_frame(Opcode.CLOSE, b"\x03\xe8", mask=b"abcd"))
+    talk.send("server", build_frame(Opcode.CLOSE, b"\x03\xe8"))
+    talk.close()
+    return pcap(talk.packets)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import struct
+import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -19,6 +21,7 @@ from capture_tools import (
     SYN,
     Conversation,
     block,
+    deflate_bomb,
     epb,
     idb,
     packets_of,
@@ -31,8 +34,10 @@ from capture_tools import (
 
 from wsframe import Opcode, build_frame
 from wsframe.cli import main
+from wsframe.dissect import CAPTURE_KEEP, frame_json, render_frame_line
 from wsframe.tools.capture import CaptureStats, dissect_capture
 from wsframe.tools.pcap import CaptureError, Packet, Segment, decode, read_packets
+from wsframe.tools.session import FrameRecord
 from wsframe.tools.tcp import DEFAULT_MAX_PENDING, SEGMENT_COST, Connections
 
 DEFLATE = (SAMPLES / "capture-deflate.pcap").read_bytes()
@@ -274,3 +279,75 @@ def test_a_non_ascii_key_is_an_invalid_handshake_and_the_dissection_goes_on(
     assert main(["dissect", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"  handshake invalid: {summary['handshake_error']}\n" in out
+
+
+# -- what inflates: a prefix is kept, the rest counted -----------------------------------------
+
+@pytest.mark.parametrize("text", [False, True], ids=["binary", "text"])
+def test_a_deflate_bomb_is_shown_as_a_prefix_and_counted(text: bool) -> None:
+    """4 messages of 32 MiB (zeros, ~1,000:1), each in 4 fragments: 130 KB of
+    traffic. Was: each message inflated whole and kept (a 371 KB capture
+    peaked at 465 MB). Now the peak of Python allocations stays under 4 MiB:
+    64 KiB kept per frame and per message, inflated 1 KiB of input at a time."""
+    data = deflate_bomb(4, 32 * 2**20, text=text)
+    tracemalloc.start()
+    try:
+        records = list(dissect_capture(io.BytesIO(data)))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, peak
+    shown = [r.view for r in records if isinstance(r, FrameRecord) and r.view.message]
+    assert len(shown) == 4
+    for view in shown:
+        assert view.message_size == 32 * 2**20
+        kept = view.message.text.encode() if text else view.message.data  # type: ignore[union-attr]
+        assert kept == bytes(CAPTURE_KEEP)
+        assert frame_json(view)["message"]["size"] == 32 * 2**20
+        assert frame_json(view)["message"]["kept"] == CAPTURE_KEEP
+        assert render_frame_line(view).endswith(
+            f" -> inflated: {'' if text else '00 ' * 23 + '00 ... '}"
+            + ("'" + "\\x00" * 48 + "'... " if text else "") + "(33,554,432 bytes)]")
+    summary = records[-1].summary
+    assert summary["directions"]["client_to_server"]["messages"] == 4
+    assert summary["directions"]["client_to_server"]["violation"] is None
+
+
+def test_a_large_frame_keeps_its_start_and_counts_its_length() -> None:
+    talk = Conversation()
+    talk.send("client", UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQ==").encode())
+    talk.send("server", ACCEPTED)
+    payload = bytes(range(256)) * 1024                   # 256 KiB
+    talk.send("server", build_frame(Opcode.BINARY, payload))
+    talk.close()
+    result = run(pcap(talk.packets))
+    (record,) = result["frames"]
+    view = record.view
+    assert (view.length, view.truncated, view.frame.payload) == (
+        len(payload), True, payload[:CAPTURE_KEEP])
+    entry = frame_json(view)
+    assert (entry["payload_length"], entry["payload_kept"], entry["size"]) == (
+        262144, CAPTURE_KEEP, 262144 + 10)
+    summary = result["summaries"][1]
+    assert summary["directions"]["server_to_client"]["payload_bytes"] == 262144
+
+
+def test_the_command_line_stays_within_its_memory_cap(tmp_path: Path) -> None:
+    """``wsframe dissect`` on a deflate bomb, in a child process: its peak RSS
+    (resource.getrusage) is within 32 MiB of its peak on a small capture
+    (before: +124 MB on 8 messages of 60 MiB in a 515 KB capture)."""
+    bomb = tmp_path / "bomb.pcap"
+    bomb.write_bytes(deflate_bomb(8, 60 * 2**20))
+    small = tmp_path / "small.pcap"
+    small.write_bytes(deflate_bomb(1, 1024))
+    peaks = {}
+    for path in (small, bomb):
+        done = subprocess.run(
+            [sys.executable, "-c", "import resource, sys\nfrom wsframe.cli import main\n"
+             f"status = main(['dissect', {str(path)!r}])\n"
+             "print(status, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+            capture_output=True, text=True, check=True, timeout=120)
+        status, peak = done.stdout.splitlines()[-1].split()
+        assert status == "0", done.stdout
+        peaks[path.name] = int(peak) * 1024
+    assert peaks["bomb.pcap"] - peaks["small.pcap"] < 32 * 2**20, peaks

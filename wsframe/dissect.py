@@ -14,6 +14,15 @@ keeps between calls is bounded by the limits (the frame in progress, at most
 ``max_frame_size``) plus the first 14 bytes of that frame's header, which it
 shows if the frame turns out to break a rule. `dissect` is the whole-input
 convenience on top.
+
+With ``keep`` (what captures and the live proxy use, `CAPTURE_KEEP`), it
+keeps at most that many bytes of each frame's payload and of each message,
+whatever their size: the reader runs in streaming mode (a message is
+checked piece by piece and never reassembled), frames are taken in pieces,
+and compressed data is inflated in slices of `INFLATE_SLICE` bytes, so that
+one slice inflates to about a MiB at most (DEFLATE expands 1,032:1 at most).
+A frame or message shows its first ``keep`` bytes and counts the rest
+(`FrameView.length`, `FrameView.message_size`).
 """
 
 from __future__ import annotations
@@ -25,17 +34,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .close_codes import explain
+from .decoder import FrameDecoder, FrameHeader
 from .errors import ProtocolError, Violation
 from .frame import Frame
 from .frames import build_close, parse_close_payload
-from .header import OPCODES
+from .header import OPCODES, FirstByte
 from .masking import apply_mask
-from .messages import FOLLOW_MESSAGE_LIMIT, BinaryMessage, Event, MessageReader, TextMessage
+from .messages import (
+    FOLLOW_MESSAGE_LIMIT,
+    BinaryChunk,
+    BinaryMessage,
+    Event,
+    MessageReader,
+    TextChunk,
+    TextMessage,
+)
 from .opcodes import Opcode
 from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
 from .roles import Role
 
-__all__ = ["CAPTURE_MAX_CONNECTIONS", "CAPTURE_MAX_MESSAGE_SIZE", "EXAMPLE_CLIENT_KEY",
+__all__ = ["CAPTURE_KEEP", "CAPTURE_MAX_CONNECTIONS", "CAPTURE_MAX_MESSAGE_SIZE",
+           "EXAMPLE_CLIENT_KEY", "INFLATE_SLICE",
            "Dissection", "Dissector",
            "FrameView", "Verdict", "dissect", "frame_json", "header_fields", "plural",
            "render_diagram", "render_frame", "render_frame_line", "render_text",
@@ -50,9 +69,15 @@ EXAMPLE_CLIENT_KEY = bytes.fromhex("1a2b3c4d")
 #: bounds the memory a connection can take.
 CAPTURE_MAX_MESSAGE_SIZE = 64 * 2**20
 
+#: Bytes of each frame's payload and of each message that captures and the
+#: proxy keep to show (the rest is read, checked and counted, not kept).
+CAPTURE_KEEP = 64 * 2**10
+#: With ``keep``, compressed data goes to the inflater this many bytes at a time.
+INFLATE_SLICE = 1024
+
 #: Connections a capture dissection follows at once (wsframe.tools.tcp): past
 #: it, the least recently active one is dropped and counted.
-CAPTURE_MAX_CONNECTIONS = 10_000
+CAPTURE_MAX_CONNECTIONS = 1_000
 
 #: Bytes of a frame kept for showing its header (the longest header is 14).
 _HEAD = 14
@@ -154,9 +179,12 @@ class FrameView:
     """One frame as the dissector shows it.
 
     ``wire_preview`` is the first bytes of the payload as they travelled
-    (masked, for a client's frame); ``frame.payload`` is the whole payload,
-    unmasked. ``message`` is set on the frame that completes a data message:
-    the message as the reader delivered it (inflated when compressed).
+    (masked, for a client's frame); ``frame.payload`` is the payload,
+    unmasked: all of it, or its first ``keep`` bytes when the `Dissector`
+    keeps a prefix (``length`` is the payload's real length). ``message`` is
+    set on the frame that completes a data message: the message as the reader
+    delivered it (inflated when compressed), or its first ``keep`` bytes
+    (``message_size`` is its real size in bytes).
     """
 
     index: int
@@ -170,11 +198,22 @@ class FrameView:
     compressed: bool = False       # part of a compressed message (RSV1 on its first frame)
     ends_message: int = 0          # fragments in the data message this frame ends
     message: TextMessage | BinaryMessage | None = None
+    length: int = -1               # the payload's length (-1: len(frame.payload))
+    message_size: int = 0          # the message's size in bytes (inflated)
+
+    def __post_init__(self) -> None:
+        if self.length < 0:
+            self.length = len(self.frame.payload)
 
     @property
     def size(self) -> int:
         """Bytes the frame takes on the wire."""
-        return len(self.header) + len(self.frame.payload)
+        return len(self.header) + self.length
+
+    @property
+    def truncated(self) -> bool:
+        """Only the start of the payload was kept."""
+        return self.length > len(self.frame.payload)
 
 
 @dataclass
@@ -251,6 +290,50 @@ class _Narrator:
         view.note = f"message #{self.message} ({kind}), {position} fragment ({self.fragments})"
 
 
+class _FrameLister(FrameDecoder[tuple[Frame, int]]):
+    """Frames as `FrameParser` gives them, but with at most ``keep`` bytes of
+    each payload kept: a frame arriving in pieces keeps its first ``keep``
+    bytes (unmasked) and counts the rest. Each item is (frame, payload length)."""
+
+    def __init__(self, role: Role, *, max_frame_size: int | None, extension_rsv: int,
+                 keep: int) -> None:
+        super().__init__(role, max_frame_size=max_frame_size, extension_rsv=extension_rsv,
+                         stop_at_close=False)
+        self.keep = keep
+        self._started: FrameHeader | None = None
+        self._kept = bytearray()
+
+    def _frame(self, first: FirstByte, payload: bytes, offset: int,
+               out: list[tuple[Frame, int]]) -> None:
+        out.append((Frame(first[0], payload[:self.keep], first[1], first[2], first[3],
+                          first[4], offset), len(payload)))
+
+    def _close(self, code: int | None, reason: str, payload: bytes, offset: int,
+               out: list[tuple[Frame, int]]) -> None:
+        out.append((Frame(Opcode.CLOSE, payload, True, False, False, False, offset),
+                    len(payload)))
+
+    def _start(self, header: FrameHeader, out: list[tuple[Frame, int]]) -> bool:
+        self._started = header
+        self._kept = bytearray()
+        return True                 # in pieces: only the start is kept
+
+    def _piece(self, data: bytes, key: bytes | None, left: int,
+               out: list[tuple[Frame, int]]) -> None:
+        room = self.keep - len(self._kept)
+        if room > 0:
+            # (the key is lined up with data[0], so a cut at the end keeps it so)
+            self._kept += self._unmasked(data[:room], key)
+        if not left:
+            header = self._started
+            assert header is not None
+            first = header.first
+            out.append((Frame(first[0], bytes(self._kept), first[1], first[2], first[3],
+                              first[4], header.offset), header.length))
+            self._started = None
+            self._kept = bytearray()
+
+
 class Dissector:
     """Dissect a stream of bytes as ``role`` receives them, piece by piece.
 
@@ -261,6 +344,10 @@ class Dissector:
             is a 1009 violation.
         extensions: negotiated extensions (e.g. a `PerMessageDeflate` for
             this role), so that RSV1 is allowed and messages are inflated.
+        keep: None (the default) keeps every frame and message whole. A
+            number: only that many bytes of each frame's payload and of each
+            message are kept (the rest is checked and counted), so memory is
+            bounded whatever the sizes (see the module documentation).
 
     `feed` returns the frames each piece completes; after a violation it
     returns nothing more. `finish` gives the `Verdict`.
@@ -268,22 +355,35 @@ class Dissector:
 
     def __init__(self, role: Role, *, max_frame_size: Any = FOLLOW_MESSAGE_LIMIT,
                  max_message_size: int | None = DEFAULT_MAX_FRAME_SIZE,
-                 extensions: Iterable[Any] = ()) -> None:
+                 extensions: Iterable[Any] = (), keep: int | None = None) -> None:
         self.role = role
+        extensions = tuple(extensions)
+        self.keep = keep
         self._reader = MessageReader(role, max_message_size=max_message_size,
-                                     max_frame_size=max_frame_size, extensions=extensions)
+                                     max_frame_size=max_frame_size, extensions=extensions,
+                                     stream=keep is not None)
         rsv = 0
         for extension in extensions:
             rsv |= extension.rsv_bits
-        self._parser = FrameParser(role, max_frame_size=self._reader.max_frame_size,
-                                   extension_rsv=rsv)
+        self._parser: FrameParser | _FrameLister = (
+            FrameParser(role, max_frame_size=self._reader.max_frame_size, extension_rsv=rsv)
+            if keep is None else
+            _FrameLister(role, max_frame_size=self._reader.max_frame_size, extension_rsv=rsv,
+                         keep=keep))
+        # keep: compressed data is inflated a slice at a time (see INFLATE_SLICE)
+        self._slice = INFLATE_SLICE if keep is not None and rsv else 0
         self._narrator = _Narrator()
         self._received = 0         # bytes fed so far
         self._frame_start = 0      # stream offset of the frame in progress
         self._head = b""           # its first bytes (up to _HEAD), for a violation
         self._frames = 0
-        self._messages: deque[TextMessage | BinaryMessage] = deque()
+        self._messages: deque[tuple[TextMessage | BinaryMessage, int]] = deque()
         self._message_count = 0
+        # keep: the message in progress, its first bytes and its size so far
+        self._text: list[str] = []
+        self._text_kept = 0
+        self._binary = bytearray()
+        self._message_size = 0
         self._error: ProtocolError | None = None
         self._error_header = b""
         self._closed_at: int | None = None   # end offset of the Close frame
@@ -300,21 +400,27 @@ class Dissector:
         base = self._received
         self._received += len(data)
         try:
-            for event in self._reader.feed(data):
-                self._note_event(event)
+            step = self._slice
+            if step and len(data) > step:
+                for at in range(0, len(data), step):
+                    for event in self._reader.feed(data[at:at + step]):
+                        self._note_event(event)
+            else:
+                for event in self._reader.feed(data):
+                    self._note_event(event)
         except ProtocolError as exc:
             self._error = exc
-        frames: list[Frame] = []
+        frames: list[tuple[Frame, int]] = []
         try:
-            for frame in self._parser.feed(data):
-                frames.append(frame)
+            for item in self._parser.feed(data):
+                frames.append(item if isinstance(item, tuple) else (item, len(item.payload)))
         except ProtocolError:
             pass    # the reader's error (same rules, or earlier) is the verdict
         views = []
-        for frame in frames:
+        for frame, length in frames:
             if self._error is not None and frame.offset >= self._error.offset:
                 break
-            views.append(self._view(frame, data, base))
+            views.append(self._view(frame, length, data, base))
         if self._error is not None:
             self._capture_head(data, base)
             start = self._error.offset
@@ -327,14 +433,47 @@ class Dissector:
         return views
 
     def _note_event(self, event: Event) -> None:
-        if isinstance(event, (TextMessage, BinaryMessage)):
-            self._messages.append(event)
-            self._message_count += 1
+        if isinstance(event, TextMessage):
+            self._message_done(event, len(event.text.encode()))
+        elif isinstance(event, BinaryMessage):
+            self._message_done(event, len(event.data))
+        elif isinstance(event, TextChunk):
+            # keep: the first `keep` bytes of the message, the size of all of it
+            keep = self.keep
+            assert keep is not None
+            text = event.text
+            size = len(text) if text.isascii() else len(text.encode())
+            if self._text_kept < keep:
+                self._text.append(text if size <= keep - self._text_kept
+                                  else text.encode()[:keep - self._text_kept]
+                                  .decode(errors="ignore"))
+                self._text_kept += size
+            self._message_size += size
+            if event.final:
+                self._message_done(TextMessage("".join(self._text)), self._message_size)
+        elif isinstance(event, BinaryChunk):
+            keep = self.keep
+            assert keep is not None
+            room = keep - len(self._binary)
+            if room > 0:
+                self._binary += event.data[:room]
+            self._message_size += len(event.data)
+            if event.final:
+                self._message_done(BinaryMessage(bytes(self._binary)), self._message_size)
 
-    def _view(self, frame: Frame, data: bytes, base: int) -> FrameView:
-        """Describe a frame the parser completed in ``data`` (stream offset ``base``)."""
+    def _message_done(self, message: TextMessage | BinaryMessage, size: int) -> None:
+        self._messages.append((message, size))
+        self._message_count += 1
+        self._text = []
+        self._text_kept = 0
+        self._binary = bytearray()
+        self._message_size = 0
+
+    def _view(self, frame: Frame, length: int, data: bytes, base: int) -> FrameView:
+        """Describe a frame the parser completed in ``data`` (stream offset ``base``);
+        ``length``: its payload's length (``frame.payload`` may be its start)."""
         masked = self.role is Role.SERVER
-        n = len(frame.payload)
+        n = length
         size = 2 + (0 if n < 126 else 2 if n < 65536 else 8) + (4 if masked else 0)
         start = frame.offset - base
         # The header is in this piece, or the frame began in an earlier one.
@@ -343,11 +482,11 @@ class Dissector:
         shown = frame.payload[:_PREVIEW]
         wire = apply_mask(shown, key) if key is not None else shown
         self._frames += 1
-        view = FrameView(self._frames, frame.offset, frame, header, wire, "")
+        view = FrameView(self._frames, frame.offset, frame, header, wire, "", length=length)
         already_closed = self._narrator.closed
         self._narrator.describe(view)
         if view.ends_message and self._messages:
-            view.message = self._messages.popleft()
+            view.message, view.message_size = self._messages.popleft()
         end = frame.offset + size + n
         if self._narrator.closed and not already_closed:
             self._closed_at = end
@@ -440,14 +579,14 @@ def _preview(payload: bytes, text: bool, total: int | None = None, limit: int = 
         # Decode only the start (a payload may be megabytes); a character cut
         # at the end of that start is dropped, an invalid byte shows as hex.
         start = payload[:limit * 4]
-        for cut in range(4 if len(start) < len(payload) else 1):
+        for cut in range(4 if len(start) < total else 1):
             try:
                 shown = start[:len(start) - cut].decode("utf-8")
             except UnicodeDecodeError:
                 continue
-            if len(shown) <= limit and len(start) == len(payload):
+            if len(shown) <= limit and len(start) == total:
                 return repr(shown)
-            return repr(shown[:limit]) + f"... ({plural(len(payload), 'byte')})"
+            return repr(shown[:limit]) + f"... ({plural(total, 'byte')})"
     hexed = payload[:limit // 2].hex(" ")
     return hexed + (f" ... ({plural(total, 'byte')})" if total > limit // 2 else "")
 
@@ -460,16 +599,18 @@ def _field_lines(header: bytes, role: Role) -> list[str]:
     return ["  " + "  ".join(flags + rest[:1])] + ["  " + f for f in rest[1:]]
 
 
-def _message_preview(message: TextMessage | BinaryMessage) -> str:
+def _message_preview(message: TextMessage | BinaryMessage, size: int = 0) -> str:
+    """The start of a message; ``size``: its real size, if only its start was kept."""
     if isinstance(message, TextMessage):
-        return _preview(message.text.encode(), True)
-    return _preview(message.data, False)
+        data = message.text.encode()
+        return _preview(data, True, max(size, len(data)))
+    return _preview(message.data, False, max(size, len(message.data)))
 
 
 def render_frame(view: FrameView, role: Role) -> list[str]:
     """The lines ``wsframe dissect`` prints for one frame."""
     frame = view.frame
-    n = len(frame.payload)
+    n = view.length
     lines = ["", f"frame #{view.index} at offset {view.offset}: {frame.opcode.name}, "
              f"{plural(view.size, 'byte')} ({len(view.header)}-byte header + "
              f"{n}-byte payload)"]
@@ -490,9 +631,9 @@ def render_frame(view: FrameView, role: Role) -> list[str]:
             lines.append(f"  payload on the wire (masked): "
                          f"{_preview(view.wire_preview, False, n)}")
             lines.append(f"  payload unmasked:             "
-                         f"{_preview(frame.payload, view.is_text)}")
+                         f"{_preview(frame.payload, view.is_text, n)}")
         else:
-            lines.append(f"  payload: {_preview(frame.payload, view.is_text)}")
+            lines.append(f"  payload: {_preview(frame.payload, view.is_text, n)}")
         if frame.opcode in (Opcode.PING, Opcode.PONG) and frame.payload.isascii() \
                 and frame.payload.decode().isprintable():
             lines.append(f"  (as text: {frame.payload.decode()!r})")
@@ -504,10 +645,11 @@ def render_frame(view: FrameView, role: Role) -> list[str]:
     if view.message is not None and view.compressed:
         lines.append(f"  -> message #{view.message_number} inflated"
                      + (f" from {view.ends_message} fragments" if view.ends_message > 1 else "")
-                     + f": {_message_preview(view.message)}")
+                     + f": {_message_preview(view.message, view.message_size)}")
     elif view.message is not None and view.ends_message > 1:
         lines.append(f"  -> message #{view.message_number} reassembled from "
-                     f"{view.ends_message} fragments: {_message_preview(view.message)}")
+                     f"{view.ends_message} fragments: "
+                     f"{_message_preview(view.message, view.message_size)}")
     return lines
 
 
@@ -518,19 +660,20 @@ def render_frame_line(view: FrameView) -> str:
     header = view.header
     rsv = "".join("1" if header[0] & bit else "0" for bit in (0x40, 0x20, 0x10))
     key = header[-4:].hex() if header[1] & 0x80 else None
-    n = len(frame.payload)
+    n = view.length
     if frame.opcode is Opcode.CLOSE and n >= 2:
         code, reason = parse_close_payload(frame.payload)
         payload = f"code {code}" + (f" {reason!r}" if reason else "")
     elif n and not view.compressed:
-        payload = _preview(frame.payload, view.is_text or frame.opcode.is_control, limit=32)
+        payload = _preview(frame.payload, view.is_text or frame.opcode.is_control, n,
+                           limit=32)
     elif n:
         payload = f"({plural(n, 'compressed byte')})"
     else:
         payload = "(empty)"
     note = view.note.split("\n")[0]
     if view.message is not None and view.compressed:
-        note += f" -> inflated: {_message_preview(view.message)}"
+        note += f" -> inflated: {_message_preview(view.message, view.message_size)}"
     return (f"{frame.opcode.name:<12} {'FIN' if frame.fin else 'fin=0'} rsv={rsv} "
             f"{'mask=' + key if key else 'unmasked':<13} len={n:<6} {payload}  [{note}]")
 
@@ -598,9 +741,11 @@ def frame_json(view: FrameView) -> dict[str, Any]:
         "fields": {name: value for name, _bits, value in header_fields(view.header)},
         "masking_key": view.header[-4:].hex() if view.header[1] & 0x80 else None,
         "opcode": frame.opcode.name, "fin": frame.fin, "rsv1": frame.rsv1,
-        "payload_length": len(frame.payload), "payload_hex": frame.payload.hex(),
+        "payload_length": view.length, "payload_hex": frame.payload.hex(),
         "note": view.note,
     }
+    if view.truncated:      # only the start was kept (Dissector's keep)
+        entry["payload_kept"] = len(frame.payload)
     if frame.opcode is Opcode.CLOSE:
         code, reason = parse_close_payload(frame.payload)
         entry["close"] = {"code": code, "reason": reason}
@@ -609,6 +754,10 @@ def frame_json(view: FrameView) -> dict[str, Any]:
         entry["message"] = ({"type": "text", "text": message.text}
                             if isinstance(message, TextMessage)
                             else {"type": "binary", "data_hex": message.data.hex()})
+        kept = (len(message.text.encode()) if isinstance(message, TextMessage)
+                else len(message.data))
+        if view.message_size > kept:    # only the start was kept
+            entry["message"].update(size=view.message_size, kept=kept)
     return entry
 
 

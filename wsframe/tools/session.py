@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..close_codes import explain
-from ..dissect import CAPTURE_MAX_MESSAGE_SIZE, Dissector, FrameView, Verdict
+from ..dissect import CAPTURE_KEEP, CAPTURE_MAX_MESSAGE_SIZE, Dissector, FrameView, Verdict
 from ..extensions.permessage_deflate import DeflateParams, PerMessageDeflate
 from ..frames import parse_close_payload
 from ..handshake import Head, HeadReader, check_response
@@ -36,8 +36,8 @@ __all__ = ["Direction", "FrameRecord", "NoteRecord", "Record",
            "Session", "ViolationRecord", "Where", "violation_json"]
 
 _REQUEST_LINE = re.compile(rb"[A-Z]{3,10} \S")
-_MAX_HEAD = 64 * 1024
-_MAX_EARLY = 2**20      # client bytes held while the 101 answer is awaited
+_MAX_HEAD = 16 * 1024       # an HTTP head (servers take 8 to 16 KiB)
+_MAX_EARLY = 64 * 1024     # client bytes held while the 101 answer is awaited
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,20 @@ class Direction:
                 return Where(where.packet, where.byte + offset - start, where.time)
         return None
 
+    def note_place(self, start: int, end: int, where: Where) -> None:
+        """Stream bytes [start, end) were seen at ``where``.
+
+        Only two places are ever asked for: where the frame in progress
+        starts (the first kept, once `forget_before` dropped those before it)
+        and the newest (where a frame may start next). The ones between lie
+        inside the frame in progress and are dropped: a frame arriving in
+        thousands of reads keeps two places, not thousands.
+        """
+        places = self.places
+        if len(places) >= 2:
+            places.pop()
+        places.append((start, end, where))
+
     def forget_before(self, offset: int) -> None:
         """Drop the places of bytes before ``offset`` (memory stays bounded)."""
         places = self.places
@@ -175,7 +189,7 @@ class Session:
         direction = self.directions[side]
         if direction.phase == "off" or not data:
             return []
-        direction.places.append((offset, offset + len(data), where))
+        direction.note_place(offset, offset + len(data), where)
         out: list[Record] = []
         if direction.phase == "start":
             self._start(side, offset, data, out)
@@ -302,7 +316,7 @@ class Session:
             extensions = [PerMessageDeflate(receiver, params)] if params is not None else []
             direction.dissector = Dissector(receiver, max_message_size=self.max_message_size,
                                             max_frame_size=self.max_message_size,
-                                            extensions=extensions)
+                                            extensions=extensions, keep=CAPTURE_KEEP)
 
     def _not_websocket(self, why: str, out: list[Record]) -> None:
         self.kind = "other"
@@ -352,7 +366,7 @@ class Session:
     def _count(direction: Direction, view: FrameView, where: Where) -> None:
         frame = view.frame
         direction.frames += 1
-        direction.payload_bytes += len(frame.payload)
+        direction.payload_bytes += view.length
         if view.message is not None:
             direction.messages += 1
             direction.compressed += view.compressed
