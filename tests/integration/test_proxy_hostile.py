@@ -10,6 +10,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -237,3 +238,52 @@ def test_a_peer_that_never_reads_stops_its_sender_not_the_proxy_memory() -> None
             proxy.stop()
     assert sent < 64 * 2**20, sent                  # the sender was stopped
     assert grown < 16 * 2**20, grown
+
+
+def vm_peak(pid: int) -> int:
+    """The process's peak RSS (VmHWM), in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return int(line.split()[1]) * 1024
+
+
+def test_a_deflate_bomb_through_the_proxy_keeps_its_memory_flat() -> None:
+    """8 compressed messages of 60 MiB (zeros, ~60 KB each on the wire): the
+    proxy's peak RSS grows by less than 32 MiB (before: +266 MB for 245 KB)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = compressor.compress(bytes(60 * 2**20)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    message = build_frame(Opcode.BINARY, body[:-4], rsv1=True, mask=b"abcd", validate=False)
+    done = threading.Event()
+
+    def accept_deflate(conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += conn.recv(1)
+        conn.sendall(ACCEPTED[:-2] + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+        received = 0
+        while received < 8 * len(message) and (data := conn.recv(65536)):
+            received += len(data)
+        done.set()
+        read_until_eof(conn)
+
+    with serving(accept_deflate) as upstream:
+        proxy = Proxy(upstream.port)
+        try:
+            before = vm_peak(proxy.proc.pid)
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=30) as sock:
+                sock.sendall(UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQ==").encode()[:-2]
+                             + b"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+                got = b""
+                while not got.endswith(b"\r\n\r\n"):
+                    got += sock.recv(1)
+                for _ in range(8):
+                    sock.sendall(message)
+                assert done.wait(60)
+                grown = vm_peak(proxy.proc.pid) - before
+        finally:
+            output = proxy.stop()
+    (summary,) = output["connections"]
+    assert summary["directions"]["client_to_server"]["messages"] == 8
+    sizes = [f["message"]["size"] for f in output["frames"] if "message" in f]
+    assert sizes == [60 * 2**20] * 8
+    assert grown < 32 * 2**20, grown
