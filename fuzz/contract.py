@@ -55,7 +55,7 @@ def only(allowed: tuple[type[BaseException], ...], surface: str) -> Iterator[Non
     except allowed:
         raise
     except Exception as exc:
-        names = " or ".join(kind.__name__ for kind in allowed)
+        names = " or ".join(kind.__name__ for kind in allowed) or "nothing"
         raise Escaped(f"{surface}: {_name(type(exc))} escaped ({exc}); only {names} may"
                       ) from exc
 

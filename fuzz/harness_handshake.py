@@ -6,12 +6,21 @@ sends them (a request or a response):
 
     control bit 0     head size limit: 4096 bytes, else the default (16 KiB)
     control bits 1-3  the server's permessage-deflate wishes (accept_offer)
+    control bit 4     check_connect gets the headers as bytes (as h2 gives them)
+    control bit 5     BodyReader's limit: 64 bytes, else 1 MiB
 
 Checks (only `HandshakeError`, a ValueError, may leave any of these):
 
 * `HeadReader` fed the bytes whole and cut at the fuzzer's points returns
   the same head (or the same error status), with the same remainder, and
-  never keeps more than its limit;
+  never keeps more than its limit; after an error it is terminal (the same
+  error again, nothing more buffered);
+* for a response head, `BodyReader` reads the bytes after it (chunked,
+  Content-Length or to EOF) to the same body, end and error whole and cut;
+* the same head as an HTTP/2 extended CONNECT (``Pseudo-Method: CONNECT``
+  stands for ``:method``, and so on) goes through `check_connect`, and
+  `accept_headers` answers what it accepted;
+* `negotiate` makes the same decision as `accept_offer`;
 * the head goes through `check_request`, `offered_subprotocols`,
   `choose_subprotocol`, `check_response` (with the key the request carried,
   as the capture reader does, and with a valid key), `parse_extensions`,
@@ -27,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from contract import Input, attempt, check_memory, only, peak_memory, pieces
+from contract import Input, MiB, attempt, check_memory, only, peak_memory, pieces
 
 from wsframe import BinaryMessage, MessageReader, MessageWriter, ProtocolError, Role
 from wsframe.extensions.permessage_deflate import (
@@ -36,12 +45,16 @@ from wsframe.extensions.permessage_deflate import (
     PerMessageDeflate,
     accept_offer,
     accept_response,
+    negotiate,
 )
 from wsframe.handshake import (
     DEFAULT_MAX_HEAD_SIZE,
+    BodyReader,
     HandshakeError,
     Head,
     HeadReader,
+    accept_headers,
+    check_connect,
     check_request,
     check_response,
     choose_subprotocol,
@@ -66,10 +79,23 @@ def _read_head(data: list[bytes], max_size: int) -> tuple[Head | int, bytes]:
             with only(HANDSHAKE, "HeadReader.feed"):
                 head = reader.feed(piece)
         except HandshakeError as exc:
+            _terminal(reader, exc)
             return exc.status, b""
         if head is not None:
             return head, reader.remainder + b"".join(data[number + 1:])
     return 0, b""
+
+
+def _terminal(reader: HeadReader, error: HandshakeError) -> None:
+    """After its error, the reader raises it again and buffers nothing more."""
+    for _ in range(16):
+        try:
+            with only(HANDSHAKE, "HeadReader.feed after an error"):
+                reader.feed(b"x" * reader.max_size)
+        except HandshakeError as again:
+            assert again.status == error.status, (again, error)
+        else:
+            raise AssertionError("HeadReader accepted bytes after its error")
 
 
 def _same(a: Head | int, b: Head | int) -> bool:
@@ -94,7 +120,66 @@ def check(data: bytes) -> None:
     if isinstance(whole, Head):
         assert remainder == split_remainder, "HeadReader: the remainder depends on the cuts"
         _check_head(whole, wishes)
+        if whole.start_line[0].startswith("HTTP/"):
+            _check_body(whole, remainder, cuts, 64 if control & 32 else MiB)
+        _check_connect(whole, wishes, as_bytes=bool(control & 16))
     attempt(HANDSHAKE, "parse_head", parse_head, stream)
+
+
+def _body(head: Head, data: list[bytes], limit: int) -> tuple[bytes, bool, int | None]:
+    """What a BodyReader makes of the pieces, then EOF: (body, done, error status)."""
+    reader = attempt(HANDSHAKE, "BodyReader", BodyReader, head, max_size=limit)
+    if reader is None:
+        return b"", False, -1
+    body = bytearray()
+    try:
+        with only(HANDSHAKE, "BodyReader.feed"):
+            for piece in data:
+                body += reader.feed(piece)
+                assert len(body) <= limit or not piece, f"a body of {len(body)} bytes kept"
+            done = reader.done
+            reader.feed_eof()
+    except HandshakeError as exc:
+        return bytes(body), False, exc.status
+    return bytes(body), done, None
+
+
+def _check_body(head: Head, data: bytes, cuts: list[int], limit: int) -> None:
+    """The body reads the same whole and in pieces."""
+    whole = _body(head, [data], limit)
+    split = _body(head, pieces(data, cuts), limit)
+    if whole[2] is None or split[2] is None:
+        assert whole == split, f"BodyReader split invariance: {whole!r} != {split!r}"
+        return
+    # Both refused the body with the same status. BodyReader.feed returns the
+    # bytes a read completes or raises, so the part of a body before a
+    # malformed chunk is delivered only from reads before the one that
+    # breaks: more of it when the bytes come in more pieces (not a promise
+    # the class makes; docs/fuzzing.md).
+    assert whole[2] == split[2], f"BodyReader: status {whole[2]} whole, {split[2]} split"
+    assert split[0].startswith(whole[0]), f"BodyReader: {whole[0]!r} vs {split[0]!r}"
+
+
+def _check_connect(head: Head, wishes: int, *, as_bytes: bool) -> None:
+    """The head's headers as an extended CONNECT's (Pseudo-X: for :x)."""
+    pairs = [(":" + name[7:].lower() if name.lower().startswith("pseudo-") else name, value)
+             for name, value in head.headers]
+    headers: list[tuple[Any, Any]] = [(n.encode("latin-1"), v.encode("latin-1"))
+                                      for n, v in pairs] if as_bytes else list(pairs)
+    request = attempt(HANDSHAKE, "check_connect", check_connect, headers)
+    if request is None:
+        return
+    with only(HANDSHAKE, "choose_subprotocol after check_connect"):
+        chosen = choose_subprotocol(request, SUPPORTED)
+    params = None
+    for value in request.get_all("Sec-WebSocket-Extensions"):
+        params = attempt(HANDSHAKE, "negotiate", negotiate, value, **_wishes(wishes))
+        if params is not None:
+            break
+    with only((), "accept_headers for what check_connect accepted"):
+        status, _ = accept_headers(None, extensions=params.header() if params else None,
+                                   subprotocol=chosen)
+    assert status == 200, status
 
 
 def _check_head(head: Head, wishes: int) -> None:
@@ -115,6 +200,9 @@ def _check_head(head: Head, wishes: int) -> None:
                     offer=is_offer)
         attempt(HANDSHAKE, "accept_response", accept_response, value)
         accepted = attempt(HANDSHAKE, "accept_offer", accept_offer, value, **_wishes(wishes))
+        agreed = attempt(HANDSHAKE, "negotiate", negotiate, value, **_wishes(wishes))
+        assert (agreed.header() if agreed else None) == (accepted[0] if accepted else None), \
+            f"negotiate {agreed!r} and accept_offer {accepted!r} differ"
         if accepted is not None and answer is None:
             answer = accepted
     if key is not None:

@@ -117,7 +117,12 @@ def requests() -> list[bytes]:
               request.replace(KEY, "c2hvcnQ=").encode(),
               request.replace("\r\nHost: example.com", "").encode(),
               request.replace("\r\n\r\n", "\r\nSec-WebSocket-Key: " + KEY + "\r\n\r\n").encode(),
-              heads[0] + b"\x81\x85" + MASK + b"early"]
+              heads[0] + b"\x81\x85" + MASK + b"early",
+              # an HTTP/2 extended CONNECT (RFC 8441), pseudo-headers spelled Pseudo-*
+              b"CONNECT /chat HTTP/1.1\r\nPseudo-Method: CONNECT\r\nPseudo-Protocol: websocket"
+              b"\r\nPseudo-Scheme: https\r\nPseudo-Path: /chat\r\nPseudo-Authority: example.com"
+              b"\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: chat, v1.json\r\n"
+              b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"]
     return heads
 
 
@@ -130,7 +135,12 @@ def responses() -> list[bytes]:
             ok.replace(b"=12", b"=8"),
             ok + b"\x81\x05Hello",
             b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n",
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"]
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
+            # refusals with a body (BodyReader): Content-Length, chunked, until EOF
+            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 5\r\n\r\nnope!",
+            b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello"
+            b"\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\ntry again later"]
 
 
 def handshake_seeds() -> Iterator[bytes]:
