@@ -104,10 +104,17 @@ def test_handshake_oracle_catches_an_answer_the_client_refuses(
                  and seed.startswith(b"\x00\x00GET"))
     harness_handshake.check(seed)
 
+    answer = "permessage-deflate; server_max_window_bits=20"
+
+    class Agreement:
+        def header(self) -> str:
+            return answer
+
     def broken(header: str, **wishes: Any) -> tuple[str, PerMessageDeflate] | None:
-        return "permessage-deflate; server_max_window_bits=20", PerMessageDeflate(Role.SERVER)
+        return answer, PerMessageDeflate(Role.SERVER)
 
     monkeypatch.setattr(harness_handshake, "accept_offer", broken)
+    monkeypatch.setattr(harness_handshake, "negotiate", lambda header, **wishes: Agreement())
     with pytest.raises(AssertionError, match="the client refuses the answer"):
         harness_handshake.check(seed)
 
