@@ -1,10 +1,15 @@
-"""The documentation shows real output: docs/framing.md is what its generator
-writes today (every command in it re-run through the CLI)."""
+"""The documentation shows real output and working code: docs/framing.md is what
+its generator writes today (every command in it re-run through the CLI), every
+Python block of the README and the docs type-checks under mypy --strict, the
+guide's blocks run, and its server and client talk to websockets."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -22,7 +27,6 @@ def test_framing_walkthrough_is_current() -> None:
 def test_fragmentation_dissects_the_frames_it_builds() -> None:
     """Section 4 takes apart exactly the bytes its build commands printed (it once
     dissected other, hard-coded bytes and taught "Helho")."""
-    import re
     text = (DOCS / "framing.md").read_text(encoding="utf-8")
     section = text[text.index("## 4. Fragmentation"):text.index("## 5.")]
     built = [line.replace(" ", "") for line in
@@ -33,3 +37,146 @@ def test_fragmentation_dissects_the_frames_it_builds() -> None:
     assert dissected[1] == built[0] + built[1] + built[3]
     assert "reassembled from 2 fragments: 'Hello'" in section
     assert "(as text: '?')" in section
+
+
+# -- every Python block of the README and the docs ---------------------------------
+
+def test_every_python_block_type_checks_under_mypy_strict(tmp_path: Path) -> None:
+    """Each block is a file of its own; mypy --strict checks them in one run,
+    for the oldest Python wsframe supports."""
+    from doc_blocks import markdown_files, python_blocks
+    files = []
+    for page in markdown_files():
+        for number, code in enumerate(python_blocks(page), 1):
+            stem = re.sub(r"\W", "_", page.stem.lower())
+            path = tmp_path / f"block_{stem}_{number}.py"
+            path.write_text(code, encoding="utf-8")
+            files.append(path)
+    assert len(files) >= 10
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.10",
+         "--cache-dir", str(tmp_path / ".mypy_cache"), *[path.name for path in files]],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+GUIDE = ["frames", "messages", "connections", "compression", "framing"]
+
+
+def test_every_python_block_of_the_guide_runs(capsys: Any) -> None:
+    """Blocks that define functions define them; the others run their asserts."""
+    from doc_blocks import python_blocks, run_block
+    ran = 0
+    for page in GUIDE:
+        for number, code in enumerate(python_blocks(DOCS / f"{page}.md"), 1):
+            run_block(code, f"docs/{page}.md block {number}")
+            ran += 1
+    assert ran == 9
+    capsys.readouterr()
+
+
+def guide_block(page: str, number: int) -> dict[str, Any]:
+    from doc_blocks import python_blocks, run_block
+    return run_block(python_blocks(DOCS / f"{page}.md")[number - 1], f"docs/{page}.md")
+
+
+def test_frames_example_answers_a_violation_with_1002(capsys: Any) -> None:
+    from doc_blocks import run_against
+
+    from wsframe import MessageWriter, Role
+    writer = MessageWriter(Role.CLIENT)
+    reply = run_against(guide_block("frames", 1)["serve"], writer.text("hi") + b"\x83\x80abcd")
+    assert reply == b"\x88\x15\x03\xea" + b"reserved opcode 0x3"
+    assert "TEXT True b'hi'" in capsys.readouterr().out
+
+
+def test_messages_example_echoes_and_closes() -> None:
+    from doc_blocks import run_against
+
+    from wsframe import CloseReceived, MessageReader, MessageWriter, Role, TextMessage
+    writer = MessageWriter(Role.CLIENT)
+    wire = writer.text("héllo", fragment_size=2) + writer.ping(b"p") + writer.close(1001)
+    reply = run_against(guide_block("messages", 1)["echo"], wire)
+    events = list(MessageReader(Role.CLIENT).feed(reply))
+    assert events[0] == TextMessage("héllo")
+    assert events[-1] == CloseReceived(1001, "")
+
+
+def test_connections_server_example_negotiates_compression_with_websockets() -> None:
+    from doc_blocks import tcp_server, websockets_client
+    serve = guide_block("connections", 1)["serve"]
+    with tcp_server(serve) as port, websockets_client(port) as websocket:
+        assert [ext.name for ext in websocket.protocol.extensions] == ["permessage-deflate"]
+        websocket.send("héllo " * 1000)
+        assert websocket.recv(timeout=10) == "héllo " * 1000
+        websocket.send(b"\x00\xff" * 10)
+        assert websocket.recv(timeout=10) == b"\x00\xff" * 10
+
+
+def test_connections_server_example_refuses_a_bad_handshake() -> None:
+    from doc_blocks import run_against
+
+    from wsframe.handshake import client_request
+    request, _ = client_request("example.test", "/chat")
+    refused = run_against(guide_block("connections", 1)["serve"],
+                          request.replace(b"Version: 13", b"Version: 8"))
+    assert refused.startswith(b"HTTP/1.1 426 Upgrade Required\r\n")
+    assert b"\r\nSec-WebSocket-Version: 13\r\n" in refused
+
+
+def test_connections_client_example_against_websockets_and_the_docs_server() -> None:
+    from doc_blocks import tcp_server, websockets_echo_server
+    ask = guide_block("connections", 2)["ask"]
+    with websockets_echo_server() as (port, negotiated):
+        assert ask("127.0.0.1", port, "héllo " * 1000) == "héllo " * 1000
+    assert negotiated == [["permessage-deflate"]]
+    with tcp_server(guide_block("connections", 1)["serve"]) as port:
+        assert ask("127.0.0.1", port, "hi") == "hi"
+
+
+def test_compression_example_agrees_on_both_sides() -> None:
+    namespace = guide_block("compression", 1)      # its asserts check the RFC 7692 bytes
+    assert namespace["client_deflate"].params == namespace["deflate"].params
+
+
+def test_shown_commands_print_what_the_pages_show() -> None:
+    """Every ``$ wsframe ...`` block of the README and the guide (the recorded
+    proxy session aside) is re-run: the lines shown are its output, in order
+    ("..." marks an excerpt)."""
+    from doc_blocks import ROOT, run_command, shown_commands
+    checked = 0
+    for page in [ROOT / "README.md", *(DOCS / f"{name}.md" for name in ("cli", "install"))]:
+        for command, shown in shown_commands(page):
+            if command.startswith("wsframe proxy"):
+                continue
+            output = run_command(command).splitlines()
+            position = 0
+            for line in shown:
+                if line == "...":
+                    continue
+                assert line in output[position:], (page.name, command, line)
+                position = output.index(line, position) + 1
+                if "..." not in shown:
+                    assert position == shown.index(line) + 1, (page.name, command, line)
+            checked += 1
+    assert checked >= 3
+
+
+def test_changelog_names_the_version_the_code_carries() -> None:
+    import wsframe
+    changelog = (DOCS.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## Unreleased ({wsframe.__version__})" in changelog
+    assert "## Versions" in changelog
+
+
+def test_the_docs_build_covers_every_page_and_every_public_name() -> None:
+    """Each page is in a toctree, and the API reference names every public name
+    of wsframe (make docs, with warnings as errors, checks the rest)."""
+    import wsframe
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    for page in DOCS.glob("*.md"):
+        if page.stem != "index":
+            assert re.search(rf"^{re.escape(page.stem)}$", index, re.M), page.name
+    api = (DOCS / "api.rst").read_text(encoding="utf-8")
+    for name in wsframe.__all__:
+        assert f"wsframe.{name}\n" in api, name
