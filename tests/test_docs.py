@@ -180,3 +180,11 @@ def test_the_docs_build_covers_every_page_and_every_public_name() -> None:
     api = (DOCS / "api.rst").read_text(encoding="utf-8")
     for name in wsframe.__all__:
         assert f"wsframe.{name}\n" in api, name
+
+
+def test_the_sdist_carries_the_docs_and_the_changelog_not_the_built_site() -> None:
+    manifest = (DOCS.parent / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
+    assert "graft docs" in manifest and "prune docs/_build" in manifest
+    assert any(line.startswith("include ") and "CHANGELOG.md" in line.split()
+               for line in manifest)
+    assert (DOCS.parent / "requirements" / "docs.txt").exists()     # graft requirements
