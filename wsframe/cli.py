@@ -417,7 +417,7 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     """``wsframe proxy``: forward a client's connections to a server, showing every frame."""
     import asyncio  # noqa: PLC0415 (the proxy alone needs an event loop)
 
-    from .tools.proxy import ProxyOptions, parse_address, run_proxy  # noqa: PLC0415
+    from .tools.proxy import ListenError, ProxyOptions, parse_address, run_proxy  # noqa: PLC0415
 
     try:
         listen = parse_address(args.listen, "--listen")
@@ -434,8 +434,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
 
     try:
         return asyncio.run(run_proxy(options, ready=ready))
-    except OSError as exc:
-        raise UsageError(f"--listen {args.listen}: {exc.strerror or exc}") from None
+    except ListenError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -8,6 +8,8 @@ import contextlib
 import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -17,6 +19,7 @@ import pytest
 
 from wsframe import Opcode, build_frame
 
+from .conftest import free_port
 from .live import Proxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -287,3 +290,38 @@ def test_a_deflate_bomb_through_the_proxy_keeps_its_memory_flat() -> None:
     sizes = [f["message"]["size"] for f in output["frames"] if "message" in f]
     assert sizes == [60 * 2**20] * 8
     assert grown < 32 * 2**20, grown
+
+
+def test_a_closed_output_stops_the_proxy_without_a_traceback() -> None:
+    """``wsframe proxy ... | head -1``: was a traceback per connection, then
+    "--listen ...: Broken pipe" and exit 2; now it stops as a command whose
+    output is cut does: exit 0, nothing on stderr."""
+    def echo(conn: socket.socket) -> None:
+        while data := conn.recv(65536):
+            conn.sendall(data)
+
+    with serving(echo) as upstream:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "wsframe", "proxy", "--listen",
+                                 f"127.0.0.1:{port}", "--upstream", f"127.0.0.1:{upstream.port}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith("wsframe proxy: listening on")
+        proc.stdout.close()                             # nobody reads any more
+        for _ in range(3):
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"x")
+                sock.recv(10)
+        assert proc.wait(20) == 0
+        assert proc.stderr.read() == ""
+
+
+def test_a_port_in_use_is_one_line_naming_listen() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "wsframe", "proxy", "--listen",
+                               f"127.0.0.1:{port}", "--upstream", "127.0.0.1:1"],
+                              capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert done.stderr == f"wsframe: error: --listen 127.0.0.1:{port}: Address already in use\n"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import struct
@@ -29,9 +30,10 @@ from typing import IO
 
 from ..dissect import CAPTURE_MAX_MESSAGE_SIZE
 from .capture import CaptureReport, SummaryRecord
-from .session import Session, Where
+from .session import Record, Session, Where
 
-__all__ = ["ProxyOptions", "parse_address", "run_proxy"]
+__all__ = ["ListenError", "ProxyOptions", "default_max_connections", "parse_address",
+           "run_proxy"]
 
 
 def parse_address(text: str, what: str) -> tuple[str, int]:
@@ -93,6 +95,10 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
+class ListenError(OSError):
+    """The proxy cannot listen where it was asked to (the message names --listen)."""
+
+
 class _Tap:
     """The listening side: one `Session` per client connection."""
 
@@ -107,11 +113,29 @@ class _Tap:
         self.writers: set[asyncio.StreamWriter] = set()
         self.loop = asyncio.get_running_loop()
         self.stopping = False
+        self.stop_requested = asyncio.Event()     # SIGINT, SIGTERM, or no output
+        self.output_gone = False
+
+    def show(self, record: Record | SummaryRecord) -> None:
+        """Print a record; if nobody reads the output any more (a closed pipe),
+        stop the proxy (as a command whose output is cut does)."""
+        if self.output_gone:
+            return
+        try:
+            self.report.record(record)
+        except BrokenPipeError:
+            self.output_gone = True
+            self.stop_requested.set()
 
     def _line(self, text: str) -> None:
-        if not self.options.json_output:
+        if self.options.json_output or self.output_gone:
+            return
+        try:
             self.report.out.write(text + "\n")
             self.report.out.flush()
+        except BrokenPipeError:
+            self.output_gone = True
+            self.stop_requested.set()
 
     async def handle(self, client_reader: asyncio.StreamReader,
                      client_writer: asyncio.StreamWriter) -> None:
@@ -142,9 +166,8 @@ class _Tap:
                 server_reader, server_writer = await asyncio.open_connection(
                     host, port, limit=READ_SIZE)
             except OSError as exc:
-                self.report.out.write(f"[{number}] cannot reach the upstream "
-                                      f"{_endpoint(host, port)}: {exc.strerror or exc}\n")
-                self.report.out.flush()
+                self._line(f"[{number}] cannot reach the upstream {_endpoint(host, port)}: "
+                           f"{exc.strerror or exc}")
                 return
             self.writers.add(server_writer)
             client_writer.transport.set_write_buffer_limits(WRITE_HIGH_WATER)
@@ -219,19 +242,18 @@ class _Watch:
         if self.broken:
             return
         try:
-            for record in self.session.feed(side, offset, data, where):
-                self.tap.report.record(record)
-        except BrokenPipeError:
-            raise                   # the output is gone: the caller stops
+            records = self.session.feed(side, offset, data, where)
         except Exception as exc:    # (the tap observes: forwarding goes on)
             self.broken = True
-            self.tap.report.record(self.session.abandon(
-                f"reading it failed ({type(exc).__name__}: {exc}); forwarding goes on"))
+            records = [self.session.abandon(
+                f"reading it failed ({type(exc).__name__}: {exc}); forwarding goes on")]
+        for record in records:
+            self.tap.show(record)
 
     def summary(self) -> None:
         summary = self.session.finish()
         summary["notes"] = list(self.session.notes)
-        self.tap.report.record(SummaryRecord(self.session.number, summary))
+        self.tap.show(SummaryRecord(self.session.number, summary))
 
 
 def session_role(session: Session, side: str, fallback: str) -> str:
@@ -246,8 +268,14 @@ async def run_proxy(options: ProxyOptions, out: IO[str] | None = None,
     ``out``: where frames and summaries go (standard output by default)."""
     tap = _Tap(options, out if out is not None else sys.stdout)
     host, port = options.listen
-    server = await asyncio.start_server(tap.handle, host, port, limit=READ_SIZE)
-    stop = asyncio.Event()
+    try:
+        server = await asyncio.start_server(tap.handle, host, port, limit=READ_SIZE)
+    except OSError as exc:
+        # (asyncio rewords the system's message: the errno's own is plainer)
+        why = (os.strerror(exc.errno) if exc.errno and not isinstance(exc, socket.gaierror)
+               else exc.strerror or str(exc))
+        raise ListenError(f"--listen {_endpoint(host, port)}: {why}") from None
+    stop = tap.stop_requested
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
@@ -263,5 +291,7 @@ async def run_proxy(options: ProxyOptions, out: IO[str] | None = None,
         server.close()
         await tap.stop()
         await server.wait_closed()
+    if tap.output_gone:
+        raise BrokenPipeError("the output was closed")
     tap.report.end()
     return 1 if tap.report.violations else 0
