@@ -83,10 +83,13 @@ class App:
         else:
             await send({"type": "websocket.accept"})
         if path == "/flood":
-            with contextlib.suppress(Exception):
+            try:
                 while True:
                     await send({"type": "websocket.send", "bytes": bytes(65536)})
                     self.sent += 1
+            except Exception as error:          # how the application learns it ended
+                self.errors.append(error)
+                return
         messages = size = 0
         while True:
             message = await receive()
@@ -460,6 +463,32 @@ def test_an_unexpected_codec_error_closes_with_1011(
     assert len(logged) == 1 and logged[0].name == "uvicorn.error"
 
 
+def test_after_an_unexpected_codec_error_the_application_is_told_disconnected(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Its next send raises ClientDisconnected (an OSError), as when the client
+    goes: not a RuntimeError that blames the application."""
+    monkeypatch.setattr(ws_protocol, "Connection", BrokenConnection)
+
+    async def main() -> None:
+        async with serving() as served:
+            reader, writer, head = await open_client(served.port, request("/flood"))
+            assert head[0] == "HTTP/1.1 101 Switching Protocols"
+            writer.write(build_frame(Opcode.TEXT, b"boom", mask=bytes(4)))
+            events = [e for e in await server_events(reader) if isinstance(e, CloseReceived)]
+            assert events == [CloseReceived(1011, "internal error")]
+            await close_client(writer)
+            assert await served.settled() == set()
+            for _ in range(100):
+                if served.app.errors:
+                    break
+                await asyncio.sleep(0.01)
+            [raised] = served.app.errors
+            assert isinstance(raised, OSError)
+    asyncio.run(main())
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(logged) == 1 and logged[0].name == "uvicorn.error"
+
+
 # -- the application sends faster than the client reads ---------------------------------------
 
 def test_an_application_sending_to_a_non_reader_waits() -> None:
@@ -476,4 +505,26 @@ def test_an_application_sending_to_a_non_reader_waits() -> None:
             await asyncio.sleep(0.5)
             assert served.app.sent == sent          # blocked in send
         writer.transport.abort()
+    asyncio.run(main())
+
+
+def test_an_application_streaming_still_reads_the_clients_close() -> None:
+    """Write backpressure from the application's own sends does not stop reading:
+    the client's Close is read and answered (RFC 6455 5.5.1) while it streams."""
+    async def main() -> None:
+        async with serving() as served:
+            reader, writer, head = await open_client(served.port, request("/flood"))
+            assert head[0] == "HTTP/1.1 101 Switching Protocols"
+            writer.write(build_close(1000, mask=MASK))
+            events = await server_events(reader)
+            assert [e for e in events if isinstance(e, CloseReceived)] == [
+                CloseReceived(1000, "")]
+            await close_client(writer)
+            assert await served.settled() == set()
+            for _ in range(100):
+                if served.app.errors:
+                    break
+                await asyncio.sleep(0.01)
+            [raised] = served.app.errors
+            assert isinstance(raised, OSError)          # ClientDisconnected
     asyncio.run(main())

@@ -24,9 +24,10 @@ an offer that cannot be parsed is declined (RFC 7692 section 5).
 
 What a hostile or careless peer can cost is bounded (docs/uvicorn-hardening.md):
 
-* reading stops while the transport's write buffer is over its high-water
-  mark (``pause_writing``/``resume_writing``): a client that sends Pings and
-  never reads the Pongs fills its own socket, not the server's memory;
+* reading stops while replies to what was read (Pongs) wait in a write
+  buffer over its high-water mark (``pause_writing``/``resume_writing``): a
+  client that sends Pings and never reads the Pongs fills its own socket, not
+  the server's memory;
 * bytes that come after the request head, before the application accepts,
   are held up to `EARLY_DATA_LIMIT`, then reading stops until it answers;
 * ``send`` waits while the write buffer is over its high-water mark;
@@ -137,7 +138,8 @@ class WSFrameProtocol(asyncio.Protocol):
         self.error_logged = False        # an unexpected error is logged once
         # Reading pauses while any of these holds (`_update_reading`):
         self.read_paused = False         # a message waits for the application (flow control)
-        self.write_paused = False        # the write buffer is over its high-water mark
+        self.write_paused = False        # the write buffer is over its high-water mark...
+        self.replies_paused = False      # ...and reading wrote to it (Pongs): see _flush_replies
         self.early_full = False          # `early` is over EARLY_DATA_LIMIT
         self.reading_paused = False      # what the transport was last told
         self.events: Iterator[Event] | None = None   # of the last read, not all handed out
@@ -197,17 +199,18 @@ class WSFrameProtocol(asyncio.Protocol):
         pass
 
     def pause_writing(self) -> None:
-        """The write buffer went over its high-water mark: ``send`` waits, and
-        reading stops (whatever the client sends may need an answer: a Pong)."""
+        """The write buffer went over its high-water mark: ``send`` waits (and
+        reading stops at the next reply to the client: see `_flush_replies`)."""
         self.writable.clear()
         self.write_paused = True
-        self._update_reading()
 
     def resume_writing(self) -> None:
-        """The write buffer drained below its low-water mark."""
+        """The write buffer drained below its low-water mark: read on."""
         self.writable.set()
         self.write_paused = False
-        self._update_reading()
+        if self.replies_paused:
+            self.replies_paused = False
+            self._update_reading()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -308,14 +311,15 @@ class WSFrameProtocol(asyncio.Protocol):
     def _accept(self, message: Message) -> None:
         try:
             response = self._accept_response(message)
+            extensions = [self.deflate] if self.deflate is not None else []
+            connection = Connection(Role.SERVER, max_message_size=self.config.ws_max_size,
+                                    extensions=extensions)
         except Exception:
             self._refuse()
             raise
         self._log(f'"WebSocket {get_path_with_query_string(self.scope)}" [accepted]')
         self.handshake_complete = True
-        extensions = [self.deflate] if self.deflate is not None else []
-        self.connection = Connection(Role.SERVER, max_message_size=self.config.ws_max_size,
-                                     extensions=extensions)
+        self.connection = connection
         if self.transport.is_closing():
             return
         self._write(response)
@@ -366,7 +370,7 @@ class WSFrameProtocol(asyncio.Protocol):
                             self._deliver({"type": "websocket.receive", "text": event.text}
                                           if isinstance(event, TextMessage) else
                                           {"type": "websocket.receive", "bytes": event.data})
-                            self._flush()          # Pongs for Pings before it
+                            self._flush_replies()  # Pongs for Pings before it
                             return
                     elif isinstance(event, Pong):  # (Pings are answered by Connection)
                         self._pong(event.payload)
@@ -396,7 +400,7 @@ class WSFrameProtocol(asyncio.Protocol):
                 except Exception as error:
                     self._internal_error(error)
                     return
-        self._flush()
+        self._flush_replies()
         # Read on once the application took every message, or once it closed
         # (it is done with messages; the client's Close must still be read).
         if self.read_paused and (self.queue.empty() or connection.state is not State.OPEN):
@@ -411,10 +415,10 @@ class WSFrameProtocol(asyncio.Protocol):
 
     def _update_reading(self) -> None:
         """Pause or resume reading: paused while a message waits for the
-        application, while the write buffer is over its high-water mark, or
-        while the bytes held before the application accepted are over
-        `EARLY_DATA_LIMIT`."""
-        paused = self.read_paused or self.write_paused or self.early_full
+        application, while replies to what was read (Pongs) wait in a write
+        buffer over its high-water mark, or while the bytes held before the
+        application accepted are over `EARLY_DATA_LIMIT`."""
+        paused = self.read_paused or self.replies_paused or self.early_full
         if paused is self.reading_paused or self.transport is None:
             return
         self.reading_paused = paused
@@ -619,8 +623,11 @@ class WSFrameProtocol(asyncio.Protocol):
             connection = self.connection
             assert connection is not None
             if connection.state is not State.OPEN:
-                if connection.close_received is not None or connection.failure is not None:
-                    raise ClientDisconnected()      # the peer closed (or broke) it first
+                if connection.close_received is not None or connection.failure is not None \
+                        or self.transport.is_closing():
+                    # The peer closed (or broke) it first, or it was given up on
+                    # (keepalive timeout, an unexpected error): not the app's doing.
+                    raise ClientDisconnected()
                 raise RuntimeError(f"Unexpected ASGI message '{kind}', after sending "
                                    "'websocket.close'.")
             if kind == "websocket.send":
@@ -709,12 +716,26 @@ class WSFrameProtocol(asyncio.Protocol):
             self._trace("WebSocket closed without waiting for the client to read")
             self.transport.abort()
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
+        """Write what the connection queued; whether there was anything."""
         connection = self.connection
-        if connection is not None:
-            data = connection.data_to_send()
-            if data:
-                self._write(data)
+        if connection is None:
+            return False
+        data = connection.data_to_send()
+        if data:
+            self._write(data)
+        return bool(data)
+
+    def _flush_replies(self) -> None:
+        """`_flush` for what reading produced (Pongs: RFC 6455 5.5.2 has every
+        Ping answered). If that left the write buffer over its high-water mark,
+        reading stops until it drained: a client that sends Pings and never
+        reads the Pongs fills its own socket, not the server's memory. (Only
+        then: the application's own sends wait in ``send``, and must not stop
+        the reading of the client's messages and Close.)"""
+        if self._flush() and self.write_paused and not self.replies_paused:
+            self.replies_paused = True
+            self._update_reading()
 
     def _write(self, data: bytes) -> None:
         if not self.transport.is_closing():
