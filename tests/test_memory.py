@@ -78,6 +78,32 @@ def test_100000_one_byte_fragments_over_the_limit(text: bool) -> None:
     assert peak < limit + 64 * KiB, f"peak {peak} bytes"
 
 
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_non_ascii_fragments_of_one_character_cost_about_their_text(char: str) -> None:
+    """Text that is not ASCII is kept as the UTF-8 check decodes it (one
+    decoding per byte, issue 23); 20,000 fragments of one character each
+    must not cost an object per fragment (~50 bytes): short pieces are joined
+    256 at a time. Memory stays within 3x of the bytes received."""
+    encoded = char.encode()
+    count = 20_000
+    first = build_frame(Opcode.TEXT, encoded, fin=False, mask=KEY)
+    middle = build_frame(Opcode.CONTINUATION, encoded, fin=False, mask=KEY)
+    reader = MessageReader(Role.SERVER, max_message_size=None)
+
+    def feed() -> int:
+        assert list(reader.feed(first)) == []
+        for _ in range(count - 2):
+            for _event in reader.feed(middle):
+                raise AssertionError("the message is not over")
+        return reader.buffered
+
+    held, peak = peak_during(feed)
+    assert held == (count - 1) * len(encoded)
+    assert peak < 3 * held + 64 * KiB, f"peak {peak} bytes for {held} received"
+    last = build_frame(Opcode.CONTINUATION, b"!", mask=KEY)
+    assert [e.text for e in reader.feed(last)] == [char * (count - 1) + "!"]  # type: ignore[union-attr]
+
+
 def test_64_mib_frame_in_1_kib_chunks_streaming_stays_small() -> None:
     """A 64 MiB masked frame fed in 1 KiB reads, streaming mode: every piece
     is handed out as it arrives; peak memory is a few KiB, not 64 MiB."""

@@ -118,6 +118,9 @@ def _frame_limit(message_limit: int | None, compressed: bool) -> int | None:
 
 # Opcodes the hot paths compare with (module constants: one load, compiled or not).
 _TEXT: Final = Opcode.TEXT
+# Decoded text shorter than this many characters is gathered, and joined this
+# many pieces at a time (a str costs ~50 bytes besides its characters).
+_SMALL_TEXT: Final = 256
 _PING: Final = Opcode.PING
 
 
@@ -156,8 +159,8 @@ class MessageReader(FrameDecoder[Event]):
     """
 
     __slots__ = ("_buffer", "_extensions", "_incoming", "_opcode", "_piece_fin",
-                 "_piece_offset", "_plain_text", "_quick", "_streamed", "_utf8",
-                 "max_message_size", "stream")
+                 "_piece_offset", "_plain_text", "_quick", "_small", "_streamed", "_text_size",
+                 "_texts", "_utf8", "max_message_size", "stream")
 
     def __init__(self, role: Role, *,
                  max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -194,6 +197,13 @@ class MessageReader(FrameDecoder[Event]):
         # received however small the fragments (a list of pieces would cost
         # ~40 bytes per piece, an amplification a peer could use).
         self._buffer = bytearray()
+        # Text that is not all ASCII is kept as the UTF-8 check decodes it, so
+        # each byte is decoded once (see _text); the buffer then holds only
+        # the ASCII run since. _small gathers short pieces, joined 256 at a
+        # time, so that tiny fragments cost no more than their text.
+        self._texts: list[str] = []
+        self._small: list[str] = []
+        self._text_size = 0             # bytes of the message held in _texts and _small
         self._utf8: Utf8Decoder | None = None
         self._incoming: IncomingMessage | None = None   # an extension's transform
         # The frame being taken in pieces.
@@ -206,7 +216,7 @@ class MessageReader(FrameDecoder[Event]):
         """Received bytes held for the message in progress: the frame being
         received plus what is reassembled so far (a server can bound the sum
         over its connections)."""
-        return super().buffered + len(self._buffer)
+        return super().buffered + len(self._buffer) + self._text_size
 
     # -- the decoder's hooks ----------------------------------------------------------
 
@@ -266,7 +276,8 @@ class MessageReader(FrameDecoder[Event]):
             if utf8.pending or not ascii:
                 with memoryview(buffer) as view:
                     piece = bytes(view[before:])
-                self._validate(utf8, piece, False, self._piece_offset, before)
+                del buffer[before:]
+                self._text(utf8, piece, False, self._piece_offset)
             return
         self._data(self._unmasked(data, key), 0, not left and self._piece_fin,
                    self._piece_offset, out)
@@ -279,6 +290,7 @@ class MessageReader(FrameDecoder[Event]):
         self._opcode = opcode
         self._streamed = 0
         self._buffer = bytearray()
+        self._texts, self._small, self._text_size = [], [], 0
         self._utf8 = Utf8Decoder() if opcode is Opcode.TEXT else None
         self._incoming = None
         rsv = (first.rsv1 and RSV1) | (first.rsv2 and RSV2) | (first.rsv3 and RSV3)
@@ -288,18 +300,40 @@ class MessageReader(FrameDecoder[Event]):
                 self._incoming = incoming
                 break
 
-    def _validate(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int,
-                  before: int) -> None:
-        """Fail fast (1007) if the text so far, ``data`` included, cannot be UTF-8;
-        ``before`` bytes of the message precede ``data``."""
+    def _text(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int) -> None:
+        """Text bytes that need the UTF-8 check (not ASCII, or ending a
+        character): fail fast (1007) if the text so far cannot be UTF-8, and
+        keep the characters the check decoded, after the ASCII run buffered
+        before them. One decoding per byte: the message is joined from these
+        at its end, not decoded again."""
+        buffer = self._buffer
         try:
-            utf8.decode(data, final)
+            text = utf8.decode(data, final)
         except Utf8Error as exc:
-            raise _not_utf8(before + exc.position, offset) from None
+            raise _not_utf8(self._text_size + len(buffer) + exc.position, offset) from None
+        if buffer:
+            self._keep(buffer.decode("utf-8"), len(buffer))     # ASCII: a copy
+            self._buffer = bytearray()
+        self._keep(text, len(data))
+
+    def _keep(self, text: str, size: int) -> None:
+        """Keep ``text`` (``size`` bytes received) as part of the message."""
+        self._text_size += size
+        small = self._small
+        if len(text) >= _SMALL_TEXT:
+            if small:
+                self._texts.append("".join(small))
+                small.clear()
+            self._texts.append(text)
+        elif text:
+            small.append(text)
+            if len(small) >= _SMALL_TEXT:
+                self._texts.append("".join(small))
+                small.clear()
 
     def _so_far(self) -> int:
         """Bytes of the message in progress so far (inflated, when compressed)."""
-        return self._streamed if self.stream else len(self._buffer)
+        return self._streamed if self.stream else len(self._buffer) + self._text_size
 
     def _too_big(self, size: int, offset: int) -> ProtocolError:
         return ProtocolError(Violation.MESSAGE_TOO_BIG,
@@ -366,10 +400,18 @@ class MessageReader(FrameDecoder[Event]):
             self._streamed += len(data)
         else:
             if utf8 is not None and (utf8.pending or not data.isascii()):
-                # Decoded once, at the end.
-                self._validate(utf8, data, message_end, offset, len(self._buffer))
+                self._text(utf8, data, message_end, offset)
+                data = b""
             if not message_end:
                 self._buffer += data
+            elif self._text_size:
+                # Text that was not all ASCII: joined from what the UTF-8
+                # check decoded, with the ASCII run after it.
+                buffer = self._buffer
+                buffer += data
+                if buffer:
+                    self._keep(buffer.decode("utf-8"), len(buffer))
+                out.append(TextMessage("".join(self._texts) + "".join(self._small)))
             else:
                 buffer = self._buffer
                 if buffer:
@@ -378,12 +420,13 @@ class MessageReader(FrameDecoder[Event]):
                 else:
                     whole = data        # one frame, or one piece: no copy
                 if utf8 is not None:
-                    out.append(TextMessage(whole.decode("utf-8")))
+                    out.append(TextMessage(whole.decode("utf-8")))   # all ASCII here
                 else:
                     out.append(BinaryMessage(bytes(whole)))
         if message_end:
             self._opcode = None
             self._buffer = bytearray()
+            self._texts, self._small, self._text_size = [], [], 0
             self._utf8 = None
             self._incoming = None
 
