@@ -5,6 +5,7 @@ guide's blocks run, and its server and client talk to websockets."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -53,10 +54,17 @@ def test_every_python_block_type_checks_under_mypy_strict(tmp_path: Path) -> Non
             path.write_text(code, encoding="utf-8")
             files.append(path)
     assert len(files) >= 10
+    # mypy finds an installed wsframe in site-packages; a checkout installed
+    # editable through an import hook (make test-matrix) it finds on MYPYPATH.
+    import wsframe
+    source = Path(wsframe.__file__).resolve().parent.parent
+    env = dict(os.environ)
+    if source.name not in ("site-packages", "dist-packages"):
+        env["MYPYPATH"] = str(source)
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.10",
          "--cache-dir", str(tmp_path / ".mypy_cache"), *[path.name for path in files]],
-        capture_output=True, text=True, cwd=tmp_path, timeout=600, check=False)
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
