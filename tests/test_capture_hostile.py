@@ -351,3 +351,33 @@ def test_the_command_line_stays_within_its_memory_cap(tmp_path: Path) -> None:
         assert status == "0", done.stdout
         peaks[path.name] = int(peak) * 1024
     assert peaks["bomb.pcap"] - peaks["small.pcap"] < 32 * 2**20, peaks
+
+
+# -- input that cannot be read ------------------------------------------------------------
+
+class _FailingAfter(io.BytesIO):
+    """A file whose reads fail (EIO) past ``limit`` bytes."""
+
+    def __init__(self, data: bytes, limit: int) -> None:
+        super().__init__(data)
+        self.limit = limit
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.tell() >= self.limit:
+            raise OSError(5, "Input/output error")
+        return super().read(size)
+
+
+def test_a_read_error_is_a_capture_error_naming_the_block() -> None:
+    data = pcapng(PACKETS[:3])
+    with pytest.raises(CaptureError) as caught:
+        list(read_packets(_FailingAfter(data, 56)))
+    assert str(caught.value) == ("cannot read the Enhanced Packet Block at byte 48: "
+                                 "Input/output error")
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="Linux only")
+def test_an_unreadable_file_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["dissect", "/proc/self/mem"]) == 2
+    assert capsys.readouterr().err == ("wsframe: error: cannot read /proc/self/mem: "
+                                       "Input/output error\n")

@@ -144,7 +144,10 @@ def _is_capture(handle: IO[bytes]) -> bool:
     """Does the input start like a pcap or pcapng file? (Peeks; reads nothing.)"""
     from .tools.pcap import is_capture  # noqa: PLC0415 (the tools load on demand)
     peek = getattr(handle, "peek", None)
-    head = peek(4)[:4] if peek is not None else b""
+    try:
+        head = peek(4)[:4] if peek is not None else b""
+    except OSError as exc:
+        raise UsageError(f"cannot read {handle.name}: {exc.strerror or exc}") from None
     return is_capture(head)
 
 
@@ -183,7 +186,14 @@ def _dissect_capture(args: argparse.Namespace, handle: IO[bytes]) -> int:
 
 
 def _read(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(READ_SIZE):
+    while True:
+        try:
+            chunk = handle.read(READ_SIZE)
+        except OSError as exc:
+            raise UsageError(f"cannot read {getattr(handle, 'name', 'the input')}: "
+                             f"{exc.strerror or exc}") from None
+        if not chunk:
+            return
         yield chunk
 
 

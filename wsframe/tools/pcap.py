@@ -108,17 +108,24 @@ class _Reader:
     def exact(self, size: int, what: str, start: int, *, allow_eof: bool = False) -> bytes:
         """``size`` bytes of ``what`` (which starts at byte ``start``); b"" at the
         end of the file if ``allow_eof``."""
-        data = self.handle.read(size) if size else b""
+        data = self._read(size, what, start) if size else b""
         if len(data) != size and not (allow_eof and not data):
             raise CaptureError(f"the file ends inside {what} at byte {start:,} "
                                f"({plural(size - len(data), 'byte')} short)")
         self.offset += len(data)
         return data
 
+    def _read(self, size: int, what: str, start: int) -> bytes:
+        try:
+            return self.handle.read(size)
+        except OSError as exc:
+            raise CaptureError(f"cannot read {what} at byte {start:,}: "
+                               f"{exc.strerror or exc}") from None
+
     def skip(self, size: int, what: str, start: int) -> None:
         """Read past ``size`` bytes of ``what`` in pieces (memory stays bounded)."""
         while size:
-            data = self.handle.read(min(size, _SKIP))
+            data = self._read(min(size, _SKIP), what, start)
             self.offset += len(data)
             size -= len(data)
             if not data:
