@@ -402,3 +402,19 @@ def test_one_agreement_builds_both_sides() -> None:
     for text in ("one", "two" * 100, "three"):
         assert list(reader.feed(writer.text(text))) == [TextMessage(text)]
     assert negotiate("x-other, permessage-deflate; bogus=1") is None
+
+
+def test_a_relay_forwards_a_streamed_message_chunk_by_chunk() -> None:
+    """What a streaming reader gives, MessageWriter.send passes on piece by
+    piece (mitmproxy's case): the far side reads the same message, with the
+    Ping in the middle still in the middle."""
+    sender = MessageWriter(Role.CLIENT, mask_source=lambda n: KEY)
+    wire = (sender.text("Grüße, ", final=False) + sender.ping(b"hb")
+            + sender.text("wörld"))
+    relay_in = MessageReader(Role.SERVER, stream=True)
+    relay_out = MessageWriter(Role.SERVER)
+    reads = [wire[:5], wire[5:9], wire[9:]]        # cut inside the first piece
+    forwarded = b"".join(relay_out.send(event) for read in reads
+                         for event in relay_in.feed(read))
+    assert list(MessageReader(Role.CLIENT).feed(forwarded)) == [
+        Ping(b"hb"), TextMessage("Grüße, wörld")]

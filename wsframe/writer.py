@@ -25,7 +25,16 @@ from typing import TYPE_CHECKING
 from .checks import check_bytes, check_count, check_extensions, check_role
 from .close_codes import CloseCode
 from .errors import ConnectionClosed
-from .events import BinaryMessage, CloseReceived, Event, Ping, Pong, TextMessage
+from .events import (
+    BinaryChunk,
+    BinaryMessage,
+    CloseReceived,
+    Event,
+    Ping,
+    Pong,
+    TextChunk,
+    TextMessage,
+)
 from .frames import build_close, build_frame, encode_frame
 from .opcodes import Opcode
 from .roles import Role
@@ -240,11 +249,18 @@ class MessageWriter:
         return self.close(received.code, received.reason)
 
     def send(self, event: Event) -> bytes:
-        """Encode an event object (TextMessage, BinaryMessage, Ping, Pong, CloseReceived)."""
+        """Encode an event object (TextMessage, BinaryMessage, Ping, Pong,
+        CloseReceived), or a chunk of a streamed message (TextChunk,
+        BinaryChunk: a piece, ``final`` as the chunk says), so that a relay
+        forwards what a streaming reader gives it as it comes."""
         if isinstance(event, TextMessage):
             return self.text(event.text)
         if isinstance(event, BinaryMessage):
             return self.binary(event.data)
+        if isinstance(event, TextChunk):
+            return self.text(event.text, final=event.final)
+        if isinstance(event, BinaryChunk):
+            return self.binary(event.data, final=event.final)
         if isinstance(event, Ping):
             return self.ping(event.payload)
         if isinstance(event, Pong):
