@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 import subprocess
 import sys
@@ -37,7 +38,7 @@ from wsframe.cli import main
 from wsframe.dissect import CAPTURE_KEEP, frame_json, render_frame_line
 from wsframe.tools.capture import CaptureStats, dissect_capture
 from wsframe.tools.pcap import CaptureError, Packet, Segment, decode, read_packets
-from wsframe.tools.session import FrameRecord
+from wsframe.tools.session import FrameRecord, Session
 from wsframe.tools.tcp import DEFAULT_MAX_PENDING, SEGMENT_COST, Connections
 
 DEFLATE = (SAMPLES / "capture-deflate.pcap").read_bytes()
@@ -381,3 +382,20 @@ def test_an_unreadable_file_is_one_line(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["dissect", "/proc/self/mem"]) == 2
     assert capsys.readouterr().err == ("wsframe: error: cannot read /proc/self/mem: "
                                        "Input/output error\n")
+
+
+def test_an_unforeseen_error_stops_one_connection_not_the_file(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A safety net, not a path anything known takes: if following one
+    connection ever fails, it gets a note, and the rest of the file is read."""
+    def broken(self: Session, side: str, data: bytes, where: object) -> list[object]:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(Session, "_dissect", broken)
+    result = run(DEFLATE)
+    (summary,) = result["summaries"].values()
+    failed = [text for _, text in result["notes"] if "boom" in text]
+    assert len(failed) == 1
+    assert re.fullmatch(r"not followed any further: reading it failed in packet \d+ "
+                        r"\(ZeroDivisionError: boom\)", failed[0])
+    assert summary["tcp_end"] == "closed (FIN both ways)"

@@ -124,8 +124,13 @@ def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
             sessions[connection.number] = session
         side = "a" if segment.src == connection.a else "b"
         for chunk in chunks:
-            yield from session.feed(side, chunk.offset, chunk.data,
-                                    Where(packet.number, chunk.packet_offset, packet.time))
+            try:
+                records = session.feed(side, chunk.offset, chunk.data,
+                                       Where(packet.number, chunk.packet_offset, packet.time))
+            except Exception as exc:    # (one connection's failure is not the file's)
+                records = [session.abandon(f"reading it failed in packet {packet.number} "
+                                           f"({type(exc).__name__}: {exc})")]
+            yield from records
         stream = connection.stream_from(segment.src)
         if stream.gap is not None:
             yield from _gap(session, side, stream)
