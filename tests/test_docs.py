@@ -196,3 +196,35 @@ def test_the_sdist_carries_the_docs_and_the_changelog_not_the_built_site() -> No
     assert any(line.startswith("include ") and "CHANGELOG.md" in line.split()
                for line in manifest)
     assert (DOCS.parent / "requirements" / "docs.txt").exists()     # graft requirements
+
+
+def test_cli_synopsis_names_only_options_the_command_has() -> None:
+    """Each option of the command-line page's synopsis is in its subcommand's --help."""
+    synopsis = (DOCS / "cli.md").read_text(encoding="utf-8").split("```\n")[1]
+    helps: dict[str, str] = {}
+    checked = 0
+    subcommand = ""
+    for line in synopsis.splitlines():
+        if line.startswith("wsframe "):
+            subcommand = line.split()[1]
+        if subcommand not in helps:
+            helps[subcommand] = subprocess.run(
+                [sys.executable, "-m", "wsframe", subcommand, "--help"], capture_output=True,
+                text=True, check=True, cwd=DOCS.parent).stdout
+        for option in re.findall(r"(?<![\w-])(--?[a-z][\w-]*)", line.split("#")[0]):
+            assert option in helps[subcommand], (subcommand, option)
+            checked += 1
+    assert checked >= 20
+
+
+def test_readme_headline_figures_are_the_documentation_s() -> None:
+    """The README's results are headlines of the pages' measured figures: each
+    decimal and each "N of M" it gives is written in the results pages."""
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    results = readme[readme.index("## Results"):readme.index("## Documentation")]
+    pages = "".join((DOCS / f"{name}.md").read_text(encoding="utf-8")
+                    for name in ("conformance", "performance", "uvicorn"))
+    figures = re.findall(r"\d+\.\d+|\d+ of \d+", results)
+    assert len(figures) >= 10
+    for figure in figures:
+        assert figure in pages, figure
