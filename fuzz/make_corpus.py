@@ -163,6 +163,9 @@ def connection_seeds() -> Iterator[bytes]:
                 control = (role is Role.SERVER) | limit << 1 | choice << 4
                 yield framed(control, cuts, b"".join(parts), actions)
                 yield framed(control | 8, cuts, b"".join(parts), actions)
+                # auto_reply=False; pieces of a text message, a Ping, EOF
+                yield framed(control | 0x40, cuts, b"".join(parts), b"\x06\x03\x06\x01\x04")
+                yield framed(control, cuts, b"".join(parts), b"\x06\x05\x01\x07\x02")
 
 
 def deflate_seeds() -> Iterator[bytes]:
