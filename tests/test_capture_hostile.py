@@ -234,7 +234,8 @@ def test_the_totals_say_what_was_dropped(tmp_path: Path,
     assert main(["dissect", "--json", "--max-connections", "10", str(path)]) == 0
     totals = json.loads(capsys.readouterr().out)["totals"]
     assert totals == {"packets": 30, "tcp_segments": 30, "connections": 30,
-                      "websocket_connections": 0, "dropped_connections": 20, "violations": 0}
+                      "websocket_connections": 0, "dropped_connections": 20,
+                      "unknown_link_types": {}, "violations": 0}
 
 
 def test_a_syn_flood_takes_bounded_memory() -> None:
@@ -399,3 +400,36 @@ def test_an_unforeseen_error_stops_one_connection_not_the_file(
     assert re.fullmatch(r"not followed any further: reading it failed in packet \d+ "
                         r"\(ZeroDivisionError: boom\)", failed[0])
     assert summary["tcp_end"] == "closed (FIN both ways)"
+
+
+def test_packets_of_an_unknown_link_type_are_counted_and_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "user0.pcap"
+    path.write_bytes(pcap([PACKETS[0], PACKETS[1]], linktype=147))
+    assert main(["dissect", str(path)]) == 0
+    assert capsys.readouterr().out.endswith(
+        "\n2 packets, 0 TCP segments, 0 TCP connections (0 WebSocket); no violation.\n"
+        "Not read: 2 packets of link type 147 (not a link type this reader knows: see "
+        "docs/captures.md).\n")
+    assert main(["dissect", "--json", str(path)]) == 0
+    totals = json.loads(capsys.readouterr().out)["totals"]
+    assert totals["unknown_link_types"] == {"147": 2}
+
+
+def _ipv6(next_header: int, extensions: bytes, tcp: bytes) -> bytes:
+    body = extensions + tcp
+    return (bytes(12) + b"\x86\xdd" + struct.pack(">IHBB", 6 << 28, len(body), next_header, 64)
+            + bytes(15) + b"\x01" + bytes(15) + b"\x02" + body)
+
+
+def test_ipv6_extension_headers_are_walked_and_bounded() -> None:
+    tcp = tcp_packet(("10.0.0.1", 1), ("10.0.0.2", 2), 0, ACK, b"data")[34:]
+    hop = bytes([0, 0]) + bytes(6)                  # hop-by-hop, next: hop-by-hop again
+    chain = hop * 1000 + bytes([6, 0]) + bytes(6)   # 1,001 headers, then TCP
+    (segment,) = [decode(p) for p in packets_of(pcap([_ipv6(0, chain, tcp)]))]
+    assert segment is not None and segment.payload == b"data"
+    assert segment.src == ("::1", 1) and segment.dst == ("::2", 2)
+    # A chain that runs past the packet, and a header claiming more than there is:
+    for forged in (_ipv6(0, hop * 10, b""), _ipv6(0, bytes([6, 255]) + bytes(6), tcp)):
+        (packet,) = packets_of(pcap([forged]))
+        assert decode(packet) is None

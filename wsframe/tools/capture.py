@@ -20,7 +20,7 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..close_codes import explain
@@ -34,7 +34,7 @@ from ..dissect import (
 )
 from ..extensions.permessage_deflate import DeflateParams
 from ..roles import Role
-from .pcap import decode, read_packets
+from .pcap import LINK_NAMES, decode, read_packets
 from .session import (
     FrameRecord,
     NoteRecord,
@@ -73,6 +73,8 @@ class CaptureStats:
     connections: int = 0
     dropped_connections: int = 0     # over max_connections open at once
     max_connections: int | None = None
+    #: packets of link types the reader does not know: link type -> packets
+    unknown_links: dict[int, int] = field(default_factory=dict)
 
 
 def _endpoint(address: tuple[str, int]) -> str:
@@ -105,6 +107,9 @@ def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
         stats.packets += 1
         segment = decode(packet)
         if segment is None:
+            if packet.linktype not in LINK_NAMES:
+                stats.unknown_links[packet.linktype] = \
+                    stats.unknown_links.get(packet.linktype, 0) + 1
             continue
         stats.tcp_segments += 1
         connection, chunks, _new = connections.add(segment)
@@ -250,6 +255,8 @@ class CaptureReport:
                   "connections": stats.connections,
                   "websocket_connections": self.websocket_connections,
                   "dropped_connections": stats.dropped_connections,
+                  "unknown_link_types": {str(k): v for k, v in
+                                         sorted(stats.unknown_links.items())},
                   "violations": self.violations}
         if self.unit == "read":
             totals = {"connections": self.connections, "refused_connections": self.refused,
@@ -281,6 +288,11 @@ class CaptureReport:
             f"({totals['websocket_connections']} WebSocket); "
             + (f"{self.violations} violation{'s' if self.violations != 1 else ''}."
                if self.violations else "no violation.") + "\n")
+        if stats.unknown_links:
+            kinds = ", ".join(f"{plural(count, 'packet')} of link type {link}"
+                              for link, count in sorted(stats.unknown_links.items()))
+            self.out.write(f"Not read: {kinds} (not a link type this reader knows: see "
+                           "docs/captures.md).\n")
         if stats.dropped_connections:
             self.out.write(
                 f"{plural(stats.dropped_connections, 'connection')} dropped before "
