@@ -325,3 +325,23 @@ def test_a_port_in_use_is_one_line_naming_listen() -> None:
                               capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert done.stderr == f"wsframe: error: --listen 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_a_half_closed_connection_keeps_its_other_direction() -> None:
+    """The client sends its FIN first; the server still answers, then closes:
+    the FIN reaches the server as a FIN, the answer reaches the client."""
+    def answer_after_eof(conn: socket.socket) -> None:
+        request = read_until_eof(conn)              # the client's FIN came through
+        conn.sendall(b"got " + request)
+
+    with serving(answer_after_eof) as upstream:
+        proxy = Proxy(upstream.port)
+        try:
+            with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
+                sock.sendall(b"question")
+                sock.shutdown(socket.SHUT_WR)
+                assert read_until_eof(sock) == b"got question"
+        finally:
+            output = proxy.stop()
+    (summary,) = output["connections"]
+    assert summary["tcp_end"] == "closed by the client (FIN)"
