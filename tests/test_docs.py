@@ -228,3 +228,15 @@ def test_readme_headline_figures_are_the_documentation_s() -> None:
     assert len(figures) >= 10
     for figure in figures:
         assert figure in pages, figure
+
+
+def test_framing_teaches_masking_and_the_64_bit_length() -> None:
+    """For students: masking byte by byte with why clients mask (RFC 6455 10.3),
+    and the 64-bit length that section 2's title promises, with real output."""
+    text = (DOCS / "framing.md").read_text(encoding="utf-8")
+    masking = text[text.index("### Masking, byte by byte"):text.index("## 2.")]
+    assert "```python\n" in masking and "section\n10.3" in masking
+    assert "byte 0: 'H' 01001000 XOR key[0] 00110111 = 01111111 (48 ^ 37 = 7f)" in masking
+    lengths = text[text.index("## 2."):text.index("## 3.")]
+    assert "Extended payload length=65536 (64-bit)" in lengths
+    assert "the most significant bit of a 64-bit payload length MUST be 0" in lengths
