@@ -11,7 +11,8 @@ Input: a control byte, cut points, then a payload:
     control bit 6     what the payload is: 0 = the peer's bytes as received;
                       1 = messages (cut at the cut points) that a peer's
                       `MessageWriter` compresses, read back
-    control bit 7     (round trip) fragment the messages in 7-byte frames
+    control bit 7     (round trip) send each message in two pieces
+                      (``final=False``, then True), in frames of 7 bytes
 
 Checks:
 
@@ -22,8 +23,9 @@ Checks:
   content) and the same error code, offset and reason;
 * memory: no message over the limit, and a run's peak within a budget
   proportional to the limit, the window and the input (decompression bombs);
-* round trip: what a peer's writer compressed reads back as the same
-  messages, whole and split.
+* round trip: what a peer's writer compressed (every third message
+  uncompressed, optionally in pieces and fragments) reads back as the same
+  messages, whole, split at frames and split at the fuzzer's points.
 """
 
 from __future__ import annotations
@@ -126,11 +128,21 @@ def _round_trip(role: Role, params: DeflateParams, streaming: bool, fragmented: 
             text = message.decode()
         except UnicodeDecodeError:
             text = None
+        compress = number % 3 != 2          # every third message uncompressed (RSV1 clear)
+        # Fragmented: each message also sent in two pieces (final=False, then True).
         if text is not None and number % 2:
-            wire.append(writer.text(text, fragment_size=fragment))
+            halves_text = [text[:len(text) // 2], text[len(text) // 2:]] if fragmented \
+                else [text]
+            for last, part in enumerate(halves_text, 1 - len(halves_text)):
+                wire.append(writer.text(part, fragment_size=fragment, compress=compress,
+                                        final=last == 0))
             expected.append(TextMessage(text))
         else:
-            wire.append(writer.binary(message, fragment_size=fragment))
+            halves = [message[:len(message) // 2], message[len(message) // 2:]] \
+                if fragmented else [message]
+            for last, data in enumerate(halves, 1 - len(halves)):
+                wire.append(writer.binary(data, fragment_size=fragment, compress=compress,
+                                          final=last == 0))
             expected.append(BinaryMessage(message))
     stream = b"".join(wire)
     at_frames = pieces(stream, _offsets([len(part) for part in wire]))
