@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from wsframe import Opcode, Role, build_frame
-from wsframe.dissect import dissect, header_fields, render_diagram
+import zlib
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import ROLES, cut, mutated, streams
+
+from wsframe import Opcode, Role, TextMessage, build_frame
+from wsframe.dissect import Dissector, dissect, header_fields, render_diagram
+from wsframe.extensions.permessage_deflate import PerMessageDeflate
 
 
 def test_diagram_of_a_64_bit_length_header() -> None:
@@ -37,3 +44,73 @@ def test_dissect_marks_frames_after_close_as_ignored() -> None:
     assert [view.frame.opcode for view in result.frames] == [Opcode.CLOSE, Opcode.TEXT]
     assert result.frames[1].note.startswith("after the Close frame")
     assert result.verdict is not None and result.verdict.ignored == 10
+
+
+# -- keep: a prefix of each frame and message, the same verdicts --------------------------
+
+def _seen(dissector: Dissector, pieces: list[bytes], keep: int | None) -> tuple[object, ...]:
+    views = [view for piece in pieces for view in dissector.feed(piece)]
+    verdict = dissector.finish()
+    error = verdict.error
+    shown = []
+    for view in views:
+        message = view.message
+        kept: object = None
+        if isinstance(message, TextMessage):    # (a character cut at the end is left out)
+            kept = message.text.encode()[:keep].decode(errors="ignore")
+        elif message is not None:
+            kept = message.data[:keep]
+        size = view.message_size if message is not None else None
+        shown.append((view.offset, view.frame.opcode, view.frame.fin, view.frame.rsv1,
+                      view.length, view.size, view.header, view.note, view.ends_message,
+                      view.frame.payload if view.frame.opcode.is_control
+                      else view.frame.payload[:keep], kept, size))
+    return (shown, verdict.length, verdict.frames, verdict.messages, verdict.pending,
+            verdict.ignored, verdict.error_header,
+            None if error is None else (error.code, error.offset, error.reason))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_keeping_a_prefix_changes_nothing_but_what_is_kept(data: st.DataObject) -> None:
+    """Dissector(keep=N) (captures, the proxy: streaming reader, frames in
+    pieces) shows the same frames, sizes and verdict as the whole reading, for
+    the same cuts; only payloads and messages are cut to N bytes."""
+    role = data.draw(ROLES)
+    stream = data.draw(streams(role))
+    keep = data.draw(st.sampled_from([0, 1, 7, 100, 10_000]))
+    pieces = data.draw(cut(stream))
+    assert _seen(Dissector(role, keep=keep), pieces, keep) == _seen(Dissector(role), pieces,
+                                                                      keep)
+    for view in Dissector(role, keep=keep).feed(stream):
+        kept = view.length if view.frame.opcode.is_control else min(view.length, keep)
+        assert len(view.frame.payload) == kept
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_keeping_a_prefix_of_compressed_messages(data: st.DataObject) -> None:
+    role = data.draw(ROLES)
+    key = b"abcd" if role is Role.SERVER else None
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    frames = []
+    for _ in range(data.draw(st.integers(1, 4))):
+        text = data.draw(st.text(max_size=3000)).encode() * data.draw(st.integers(1, 30))
+        body = (compressor.compress(text) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        parts = data.draw(st.integers(1, 3))
+        step = -(-len(body) // parts) or 1
+        chunks = [body[i:i + step] for i in range(0, len(body), step)] or [b""]
+        for i, chunk in enumerate(chunks):
+            frames.append(build_frame(Opcode.TEXT if i == 0 else Opcode.CONTINUATION, chunk,
+                                      fin=i == len(chunks) - 1, rsv1=i == 0, mask=key,
+                                      validate=False))
+    stream = data.draw(mutated(b"".join(frames))) if data.draw(st.booleans()) \
+        else b"".join(frames)
+    keep = data.draw(st.sampled_from([0, 5, 1000, 100_000]))
+    limit = data.draw(st.sampled_from([None, 50_000]))
+    pieces = data.draw(cut(stream))
+    whole = _seen(Dissector(role, max_message_size=limit,
+                            extensions=[PerMessageDeflate(role)]), pieces, keep)
+    kept = _seen(Dissector(role, max_message_size=limit, extensions=[PerMessageDeflate(role)],
+                           keep=keep), pieces, keep)
+    assert kept == whole

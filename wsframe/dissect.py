@@ -292,8 +292,9 @@ class _Narrator:
 
 class _FrameLister(FrameDecoder[tuple[Frame, int]]):
     """Frames as `FrameParser` gives them, but with at most ``keep`` bytes of
-    each payload kept: a frame arriving in pieces keeps its first ``keep``
-    bytes (unmasked) and counts the rest. Each item is (frame, payload length)."""
+    each data frame's payload kept (control frames, 125 bytes at most, are
+    kept whole): a frame arriving in pieces keeps its first ``keep`` bytes
+    (unmasked) and counts the rest. Each item is (frame, payload length)."""
 
     def __init__(self, role: Role, *, max_frame_size: int | None, extension_rsv: int,
                  keep: int) -> None:
@@ -305,8 +306,9 @@ class _FrameLister(FrameDecoder[tuple[Frame, int]]):
 
     def _frame(self, first: FirstByte, payload: bytes, offset: int,
                out: list[tuple[Frame, int]]) -> None:
-        out.append((Frame(first[0], payload[:self.keep], first[1], first[2], first[3],
-                          first[4], offset), len(payload)))
+        kept = payload if first[0].is_control else payload[:self.keep]   # (125 bytes at most)
+        out.append((Frame(first[0], kept, first[1], first[2], first[3], first[4], offset),
+                    len(payload)))
 
     def _close(self, code: int | None, reason: str, payload: bytes, offset: int,
                out: list[tuple[Frame, int]]) -> None:
