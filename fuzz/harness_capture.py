@@ -11,27 +11,47 @@ learn checksums of nothing and sequence numbers):
                       1 = a connection: cut points, a byte of directions (one
                       bit per piece: 0 = client to server), a byte of TCP
                       flags (SYN first, FINs, RST at the end, two pieces
-                      swapped, a piece lost), then the bytes both sides sent
+                      swapped, a piece lost), a byte of re-cut size (bit 6),
+                      then the bytes both sides sent
     control bit 1     max_message_size 4096, else the CLI's default
     control bit 2     the report as JSON, else text
     control bit 3     the report verbose (the RFC 6455 5.2 diagram per frame)
     control bit 4     assume permessage-deflate when the handshake is not seen
+    control bit 6     (a connection) also dissect the same bytes in other TCP
+                      segments (each piece re-cut into segments of 1-16
+                      bytes, a byte read after the flags) and compare
+    control bit 5     the rest is not a capture: cut points, then a raw
+                      WebSocket stream as `wsframe dissect file.bin` reads it
+                      (`Dissector`; bit 6: as the server reads it, bit 7:
+                      keep 64 bytes of each payload), compared whole and cut
 
 Checks: only `CaptureError` (the damaged-file error the CLI turns into one
-line and exit status 2) leaves `dissect_capture` or the report; memory stays
-within a budget proportional to the input (plus a constant), whatever the
-bytes declare or inflate to.
+line and exit status 2) leaves `dissect_capture` or the report, nothing
+leaves the raw `Dissector`; memory stays within a budget proportional to the
+input (plus a constant), whatever the bytes declare or inflate to; the raw
+dissection (frames, their text, the verdict) does not depend on the cuts.
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import struct
+from typing import Any
 
 from contract import Input, MiB, check_memory, only, peak_memory, pieces
 
-from wsframe.dissect import CAPTURE_MAX_MESSAGE_SIZE
-from wsframe.extensions.permessage_deflate import DeflateParams
+from wsframe import Role
+from wsframe.dissect import (
+    CAPTURE_MAX_MESSAGE_SIZE,
+    Dissector,
+    frame_json,
+    render_frame,
+    render_verdict,
+    verdict_json,
+)
+from wsframe.extensions.permessage_deflate import DeflateParams, PerMessageDeflate
 from wsframe.tools.capture import CaptureReport, CaptureStats, dissect_capture
 from wsframe.tools.pcap import CaptureError
 
@@ -39,6 +59,24 @@ CLIENT = (b"\x0a\x00\x00\x01", 50000)
 SERVER = (b"\x0a\x00\x00\x02", 80)
 SYN, FIN, RST, ACK, PSH = 0x02, 0x01, 0x04, 0x10, 0x08
 LINKTYPE_RAW = 101
+
+#: Known open (found by this harness, reported in issue 21's fuzzing notes):
+#: a frame whose header is cut between two reads is shown with the header
+#: bytes of the second read only (size, header_hex, masking key, fields and
+#: the diagram wrong; the payload and the verdict right); a violation's
+#: header shows only the bytes of the read that broke the rule. Until it is fixed,
+#: the split comparison leaves those out; tests/test_fuzz_harnesses.py keeps
+#: the strict comparison as an expected failure that turns red once fixed.
+HEADER_FIELDS = ("size", "header_hex", "masking_key", "fields")
+STRICT_HEADERS = False
+
+#: Known open (found by this harness): a connection's kind is decided on the
+#: first TCP segment of a side alone, so a request whose first segment is
+#: "GET" (4 bytes or less), or a mid-stream capture whose first segment is
+#: one byte, is "not a WebSocket connection" and nothing of it is dissected.
+#: Until it is fixed, the re-cut keeps each side's first piece whole;
+#: tests/test_fuzz_harnesses.py keeps the strict case as an expected failure.
+STRICT_FIRST_SEGMENT = False
 
 
 def pcap(packets: list[bytes], linktype: int = LINKTYPE_RAW) -> bytes:
@@ -60,9 +98,9 @@ def tcp_packet(source: tuple[bytes, int], target: tuple[bytes, int], seq: int, a
     return ip + tcp + payload
 
 
-def connection(data: list[bytes], directions: int, flags: int) -> bytes:
-    """One TCP connection as a pcap file: ``data[i]`` sent by the client if bit
-    i of ``directions`` is 0, else by the server; ``flags`` as in the module
+def connection(data: list[bytes], sides: list[int], flags: int) -> bytes:
+    """One TCP connection as a pcap file: ``data[i]`` sent by the client if
+    ``sides[i]`` is 0, else by the server; ``flags`` as in the module
     documentation."""
     seq = {0: 1000, 1: 9000}
     ends = {0: (CLIENT, SERVER), 1: (SERVER, CLIENT)}
@@ -71,8 +109,7 @@ def connection(data: list[bytes], directions: int, flags: int) -> bytes:
         packets.append(tcp_packet(CLIENT, SERVER, seq[0] - 1, 0, SYN))
         packets.append(tcp_packet(SERVER, CLIENT, seq[1] - 1, seq[0], SYN | ACK))
     segments = []
-    for number, piece in enumerate(data):
-        side = (directions >> (number % 8)) & 1
+    for piece, side in zip(data, sides, strict=True):
         source, target = ends[side]
         segments.append(tcp_packet(source, target, seq[side], seq[1 - side], ACK | PSH, piece))
         seq[side] += len(piece)
@@ -94,14 +131,22 @@ def check(data: bytes) -> None:
     """Raise AssertionError (or the escaped exception) if ``data`` breaks a property."""
     source = Input(data)
     control = source.byte()
+    if control & 32:
+        _check_raw(control, source.cuts(), source.rest())
+        return
+    limit = 4096 if control & 2 else None
+    deflate = DeflateParams() if control & 16 else None
     if control & 1:
         cuts = source.cuts()
         directions, flags = source.byte(), source.byte()
-        capture = connection(pieces(source.rest(), cuts), directions, flags)
+        size = 1 + source.byte() % 16
+        parts = pieces(source.rest(), cuts)
+        sides = [(directions >> (number % 8)) & 1 for number in range(len(parts))]
+        capture = connection(parts, sides, flags)
+        if control & 64 and not flags & 0x18:
+            _check_segmentation(parts, sides, flags, size, limit, deflate)
     else:
         capture = source.rest()
-    limit = 4096 if control & 2 else None
-    deflate = DeflateParams() if control & 16 else None
 
     def run() -> None:
         _dissect(capture, limit, deflate, json_output=bool(control & 4),
@@ -111,9 +156,55 @@ def check(data: bytes) -> None:
     check_memory(peak, 128 * len(capture) + 8 * MiB, "dissect_capture")
 
 
-def _dissect(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
-             json_output: bool, verbose: bool) -> None:
+def _check_segmentation(parts: list[bytes], sides: list[int], flags: int, size: int,
+                        limit: int | None, deflate: DeflateParams | None) -> None:
+    """The same bytes in other TCP segments (each piece re-cut into segments
+    of ``size`` bytes, same directions) dissect to the same report, but for
+    packet numbers and times."""
+    segments: list[bytes] = []
+    segment_sides: list[int] = []
+    seen: set[int] = set()
+    for part, side in zip(parts, sides, strict=True):
+        step = size if STRICT_FIRST_SEGMENT or side in seen else max(len(part), 1)
+        seen.add(side)
+        for at in range(0, len(part), step) if part else [0]:
+            segments.append(part[at:at + step])
+            segment_sides.append(side)
+    first = _report(connection(parts, sides, flags), limit, deflate)
+    second = _report(connection(segments, segment_sides, flags), limit, deflate)
+    assert first == second, f"segmentation changes the dissection: {first!r} != {second!r}"
+
+
+_PLACE = re.compile(r"\b(packets?|pkt) \d+")
+
+
+def _report(capture: bytes, limit: int | None, deflate: DeflateParams | None) -> Any:
     out = io.StringIO()
+    _dissect(capture, limit, deflate, json_output=True, verbose=False, out=out)
+    return _without_places(json.loads(out.getvalue()))
+
+
+#: What `_without_places` leaves out: where things were in the capture, and
+#: (until the known open header bug is fixed, see HEADER_FIELDS) the header fields.
+_PLACES = ("packet", "packet_byte", "time", "packets", "tcp_segments")
+
+
+def _without_places(value: Any) -> Any:
+    """The report without packet numbers, times and packet counts."""
+    if isinstance(value, dict):
+        left_out = _PLACES if STRICT_HEADERS else _PLACES + HEADER_FIELDS
+        return {key: _without_places(item) for key, item in value.items()
+                if key not in left_out}
+    if isinstance(value, list):
+        return [_without_places(item) for item in value]
+    if isinstance(value, str):
+        return _PLACE.sub(r"\1 N", value)
+    return value
+
+
+def _dissect(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
+             json_output: bool, verbose: bool, out: io.StringIO | None = None) -> None:
+    out = out if out is not None else io.StringIO()
     stats = CaptureStats()
     report = CaptureReport(out, json_output=json_output, verbose=verbose)
     with only((CaptureError,), "dissect_capture / CaptureReport"):
@@ -124,3 +215,41 @@ def _dissect(capture: bytes, limit: int | None, deflate: DeflateParams | None, *
         except CaptureError:
             pass
         report.end(stats)
+
+
+def _raw(data: list[bytes], role: Role, deflate: bool, keep: int | None, *,
+         strict: bool) -> tuple[Any, ...]:
+    """`wsframe dissect file.bin`'s dissection of the pieces: every frame as
+    JSON and as text, then the verdict."""
+    extensions = [PerMessageDeflate(role, DeflateParams())] if deflate else []
+    dissector = Dissector(role, extensions=extensions, keep=keep)
+    frames: list[Any] = []
+    with only((), "Dissector"):
+        for piece in data:
+            for view in dissector.feed(piece):
+                entry, text = frame_json(view), render_frame(view, role)
+                if not strict:
+                    entry = {k: v for k, v in entry.items() if k not in HEADER_FIELDS}
+                    text = []
+                frames.append((entry, text))
+        verdict = dissector.finish()
+        if verdict.error is not None:
+            # "bytes read": reading stops at the read that broke a rule, so
+            # this one counts reads, not the stream (wsframe dissect stops too)
+            verdict.length = 0
+            if not strict:      # the header shown is what was read of it (see above)
+                verdict.error_header = b""
+        return frames, verdict_json(verdict), render_verdict(verdict)
+
+
+def _check_raw(control: int, cuts: list[int], stream: bytes, *,
+               strict: bool = STRICT_HEADERS) -> None:
+    """A raw WebSocket stream as `wsframe dissect` reads a file: nothing
+    escapes; the same frames and verdict whole and in pieces; memory bounded."""
+    role = Role.SERVER if control & 64 else Role.CLIENT
+    keep = 64 if control & 128 else None
+    whole, peak = peak_memory(lambda: _raw([stream], role, bool(control & 16), keep,
+                                           strict=strict))
+    check_memory(peak, 128 * len(stream) + 8 * MiB, "Dissector")
+    split = _raw(pieces(stream, cuts), role, bool(control & 16), keep, strict=strict)
+    assert whole == split, f"Dissector split invariance: {whole!r} != {split!r}"

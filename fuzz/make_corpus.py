@@ -11,8 +11,9 @@ Seeds are valid inputs and near misses, in each harness's input format
   permessage-deflate offers, plus the malformed offers of issue 21;
 * connection, deflate: exchanges written by wsframe's own writer for the
   peer's role, compressed with each set of permessage-deflate parameters;
-* capture: the sample captures (samples/*.pcap, *.pcapng) and synthesized
-  connections that carry a handshake and frames.
+* capture: the sample captures (samples/*.pcap, *.pcapng), synthesized
+  connections that carry a handshake and frames, and raw streams
+  (samples/*.bin, compressed exchanges) for `wsframe dissect file.bin`.
 """
 
 from __future__ import annotations
@@ -191,6 +192,15 @@ def capture_seeds() -> Iterator[bytes]:
     for path in sorted((ROOT / "samples").glob("capture-*.pcap*")):
         yield b"\x00" + path.read_bytes()
         yield b"\x02" + path.read_bytes()
+    for name in ("valid-exchange.bin", "reserved-opcode.bin", "try-again-later.bin"):
+        raw = (ROOT / "samples" / name).read_bytes()
+        for control in (0x60, 0x20, 0xE0):
+            yield framed(control, [len(raw) // 2], raw)
+    for role in (Role.SERVER, Role.CLIENT):
+        parts = exchange(Role.CLIENT if role is Role.SERVER else Role.SERVER, PARAMS[0])
+        control = 0x30 | (0x40 if role is Role.SERVER else 0)
+        yield framed(control, _boundaries(parts), b"".join(parts))
+        yield framed(control | 0x80, [3, 30], b"".join(parts))
     request = requests()[1]
     response = server_response(KEY, extensions="permessage-deflate; client_max_window_bits=12",
                                subprotocol="chat")
@@ -203,9 +213,9 @@ def capture_seeds() -> Iterator[bytes]:
                  server[5]]
         directions = 0b10101010
         for flags in (0x03, 0x07, 0x0B, 0x13, 0x00):
-            for control in (0x01, 0x07, 0x09):
+            for control in (0x01, 0x07, 0x09, 0x41, 0x43):
                 yield framed(control, _boundaries(parts), b"".join(parts),
-                             bytes((directions, flags)))
+                             bytes((directions, flags, 5 + flags)))
 
 
 SEEDS = {"frames": frames_seeds, "handshake": handshake_seeds, "connection": connection_seeds,
