@@ -153,7 +153,7 @@ compiled: $(CVENV)/.test
 
 # The whole suite against the compiled build. PYTHONSAFEPATH: the checkout's
 # wsframe/ (pure Python) must not shadow the installed, compiled one.
-test-compiled: compiled
+test-compiled: compiled $(NODE_WS)
 	PYTHONSAFEPATH=1 WSFRAME_EXPECT_COMPILED=1 $(CVENV)/bin/python -m pytest -q \
 		-p no:cacheprovider
 
