@@ -2,6 +2,10 @@
 
     wsframe dissect [--role server|client] [--json] [--deflate [PARAMS]]
                     [--max-frame-size N] [--max-message-size N] (--hex HEX | FILE | -)
+    wsframe dissect [-v] [--json] [--deflate [PARAMS]] [--max-message-size N]
+                    [--max-connections N] CAPTURE.pcap
+    wsframe proxy --listen HOST:PORT --upstream HOST:PORT [-v] [--json]
+                  [--max-message-size N] [--max-connections N]
     wsframe explain CODE [--json]
     wsframe compare CODE CODE [--json]
     wsframe backoff [--code 1013] [--attempts N] [--jitter full|equal|none] [--seed N]
@@ -524,7 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "TCP connection is\nreassembled, the HTTP Upgrade gives the roles and "
                    "permessage-deflate, and both directions\nare dissected: one line per "
                    "frame (-v: the diagram), each violation with the side that\nbroke it and "
-                   "its packet, a summary per connection.",
+                   "its packet, a summary per connection. Of each frame and\nmessage the "
+                   "first 64 KiB are kept to show; the rest is read, checked and counted\n"
+                   "(memory stays bounded: see docs/captures.md).",
                    """
 wsframe dissect samples/valid-exchange.bin
 wsframe dissect samples/capture-middlebox.pcap
