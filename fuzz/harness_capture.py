@@ -38,6 +38,9 @@ import io
 import json
 import re
 import struct
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from contract import Input, MiB, check_memory, only, peak_memory, pieces
@@ -69,6 +72,12 @@ LINKTYPE_RAW = 101
 #: the strict comparison as an expected failure that turns red once fixed.
 HEADER_FIELDS = ("size", "header_hex", "masking_key", "fields")
 STRICT_HEADERS = False
+#: Of the same bug: cut after its first byte, the header is one byte long and
+#: showing the frame (frame_json, render_frame, render_frame_line) raises
+#: IndexError, in `wsframe dissect file.bin` and on captures alike. Tolerated
+#: (as `KnownOpen`) only while STRICT_HEADERS is False, and only from there.
+_RENDERERS = ("frame_json", "render_frame", "render_frame_line", "_field_lines",
+              "describe_fields", "render_diagram", "header_fields")
 
 #: Known open (found by this harness): a connection's kind is decided on the
 #: first TCP segment of a side alone, so a request whose first segment is
@@ -172,6 +181,8 @@ def _check_segmentation(parts: list[bytes], sides: list[int], flags: int, size: 
             segment_sides.append(side)
     first = _report(connection(parts, sides, flags), limit, deflate)
     second = _report(connection(segments, segment_sides, flags), limit, deflate)
+    if first is None or second is None:
+        return                      # the known open header bug: nothing to compare
     assert first == second, f"segmentation changes the dissection: {first!r} != {second!r}"
 
 
@@ -180,7 +191,10 @@ _PLACE = re.compile(r"\b(packets?|pkt) \d+")
 
 def _report(capture: bytes, limit: int | None, deflate: DeflateParams | None) -> Any:
     out = io.StringIO()
-    _dissect(capture, limit, deflate, json_output=True, verbose=False, out=out)
+    try:
+        _dissect(capture, limit, deflate, json_output=True, verbose=False, out=out)
+    except KnownOpen:
+        return None
     return _without_places(json.loads(out.getvalue()))
 
 
@@ -202,12 +216,38 @@ def _without_places(value: Any) -> Any:
     return value
 
 
+class KnownOpen(Exception):
+    """The known open header bug (HEADER_FIELDS) was hit: the run says nothing."""
+
+
+@contextmanager
+def _tolerated() -> Iterator[None]:
+    """Turn the known open bug's IndexError into `KnownOpen` (see _RENDERERS)."""
+    try:
+        yield
+    except IndexError as exc:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        if STRICT_HEADERS or not where.filename.endswith("dissect.py") or \
+                where.name not in _RENDERERS:
+            raise
+        raise KnownOpen(str(exc)) from exc
+
+
 def _dissect(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
              json_output: bool, verbose: bool, out: io.StringIO | None = None) -> None:
-    out = out if out is not None else io.StringIO()
+    try:
+        _dissect_into(capture, limit, deflate, json_output=json_output, verbose=verbose,
+                      out=out if out is not None else io.StringIO())
+    except KnownOpen:
+        if out is not None:
+            raise
+
+
+def _dissect_into(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
+                  json_output: bool, verbose: bool, out: io.StringIO) -> None:
     stats = CaptureStats()
     report = CaptureReport(out, json_output=json_output, verbose=verbose)
-    with only((CaptureError,), "dissect_capture / CaptureReport"):
+    with only((CaptureError, KnownOpen), "dissect_capture / CaptureReport"), _tolerated():
         try:
             for record in dissect_capture(io.BytesIO(capture), deflate=deflate, stats=stats,
                                           max_message_size=limit or CAPTURE_MAX_MESSAGE_SIZE):
@@ -224,7 +264,7 @@ def _raw(data: list[bytes], role: Role, deflate: bool, keep: int | None, *,
     extensions = [PerMessageDeflate(role, DeflateParams())] if deflate else []
     dissector = Dissector(role, extensions=extensions, keep=keep)
     frames: list[Any] = []
-    with only((), "Dissector"):
+    with only((KnownOpen,), "Dissector"), _tolerated():
         for piece in data:
             for view in dissector.feed(piece):
                 entry, text = frame_json(view), render_frame(view, role)
@@ -248,8 +288,11 @@ def _check_raw(control: int, cuts: list[int], stream: bytes, *,
     escapes; the same frames and verdict whole and in pieces; memory bounded."""
     role = Role.SERVER if control & 64 else Role.CLIENT
     keep = 64 if control & 128 else None
-    whole, peak = peak_memory(lambda: _raw([stream], role, bool(control & 16), keep,
-                                           strict=strict))
-    check_memory(peak, 128 * len(stream) + 8 * MiB, "Dissector")
-    split = _raw(pieces(stream, cuts), role, bool(control & 16), keep, strict=strict)
+    try:
+        whole, peak = peak_memory(lambda: _raw([stream], role, bool(control & 16), keep,
+                                               strict=strict))
+        check_memory(peak, 128 * len(stream) + 8 * MiB, "Dissector")
+        split = _raw(pieces(stream, cuts), role, bool(control & 16), keep, strict=strict)
+    except KnownOpen:
+        return                      # the known open header bug: nothing to compare
     assert whole == split, f"Dissector split invariance: {whole!r} != {split!r}"
