@@ -202,7 +202,7 @@ test-uvicorn: $(UVENV)/.ok
 
 # Hostile clients (issue 21) against uvicorn on WSFrameProtocol and on uvicorn's
 # own backends, each in a child process on 127.0.0.1: the tables of
-# docs/uvicorn-hardening.md. About 3 minutes. PROBE_ARGS="--requests 500" for less.
+# docs/uvicorn-hardening.md. About 4 minutes. PROBE_ARGS="--requests 500" for less.
 .PHONY: probe-uvicorn
 probe-uvicorn: $(UVENV)/.ok
 	$(UVENV)/bin/python integrations/uvicorn/tests/hostile_probe.py $(PROBE_ARGS)
