@@ -591,8 +591,8 @@ wsframe proxy --listen [::1]:9102 --upstream example.internal:80 -v""")
                    f"{CAPTURE_MAX_MESSAGE_SIZE}); it limits only what is shown: every byte is "
                    "forwarded")
     p.add_argument("--max-connections", type=_count, default=None, metavar="N",
-                   help="clients served at once (default: as many as half the file "
-                   "descriptors allow, at most 1,024); past it a new client is refused")
+                   help="clients served at once (default 256, fewer if the file "
+                   "descriptors do not allow it); past it a new client is refused")
     p.set_defaults(func=cmd_proxy)
 
     p = _subparser(sub, "explain", "what a close code means and what to do",

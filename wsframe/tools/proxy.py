@@ -32,8 +32,8 @@ from ..dissect import CAPTURE_MAX_MESSAGE_SIZE
 from .capture import CaptureReport, SummaryRecord
 from .session import Record, Session, Where
 
-__all__ = ["ListenError", "ProxyOptions", "default_max_connections", "parse_address",
-           "run_proxy"]
+__all__ = ["PROXY_MAX_CONNECTIONS", "ListenError", "ProxyOptions", "default_max_connections",
+           "parse_address", "run_proxy"]
 
 
 def parse_address(text: str, what: str) -> tuple[str, int]:
@@ -71,19 +71,23 @@ class ProxyOptions:
 #: sender, through TCP, instead of filling the proxy's memory).
 READ_SIZE = 65536
 WRITE_HIGH_WATER = 65536
+#: Client connections served at once by default: each costs about 800 KiB at
+#: most (measured with both of its peers stalled mid-message: docs/captures.md).
+PROXY_MAX_CONNECTIONS = 256
 
 
 def default_max_connections() -> int:
-    """Client connections served at once by default: each takes two file
-    descriptors, and a few are kept for the process itself (at most 1,024)."""
+    """Client connections served at once by default: `PROXY_MAX_CONNECTIONS`,
+    or fewer if the process's file descriptors do not allow it (each
+    connection takes two, and a few are kept for the process itself)."""
     try:
         import resource  # noqa: PLC0415 (POSIX only)
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, OSError, ValueError):
-        return 256
+        return PROXY_MAX_CONNECTIONS
     if soft == resource.RLIM_INFINITY:
-        return 1024
-    return max(1, min(1024, (soft - 16) // 2))
+        return PROXY_MAX_CONNECTIONS
+    return max(1, min(PROXY_MAX_CONNECTIONS, (soft - 16) // 2))
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
