@@ -180,6 +180,8 @@ class WSFrameProtocol(asyncio.Protocol):
                 connection.close_code is not None else 1006
             self._disconnect(code if self.handshake_complete else 1006)
             self._trace("WebSocket connection lost")
+        except Exception as error:
+            self._log_unexpected(error)
         finally:
             self.connections.discard(self)
             self.handshake_complete = True
@@ -443,10 +445,7 @@ class WSFrameProtocol(asyncio.Protocol):
         once, answer what can still be answered (HTTP 500 before the handshake,
         Close 1011 after it: RFC 6455 7.4.1), and close: never an exception
         out of an asyncio callback, never a connection left behind."""
-        if not self.error_logged:
-            self.error_logged = True
-            self.logger.error("Unexpected error in the WebSocket connection (wsframe_uvicorn); "
-                              "closing it", exc_info=error)
+        self._log_unexpected(error)
         self.events = None
         self.backlog.clear()
         self.early = bytearray()
@@ -466,6 +465,13 @@ class WSFrameProtocol(asyncio.Protocol):
             self._cancel_close_timer()
             if self.transport is not None:
                 self._close_transport()
+
+    def _log_unexpected(self, error: BaseException) -> None:
+        """Log an unexpected error with its traceback, once per connection."""
+        if not self.error_logged:
+            self.error_logged = True
+            self.logger.error("Unexpected error in the WebSocket connection (wsframe_uvicorn); "
+                              "closing it", exc_info=error)
 
     # -- keepalive -------------------------------------------------------------------------------
 
@@ -522,6 +528,8 @@ class WSFrameProtocol(asyncio.Protocol):
         self._flush()
         self._disconnect(1011, "keepalive ping timeout")
         self._close_transport()
+        if self.write_paused:
+            self._abort()               # nor does it read: nothing to wait for
 
     # -- the application -------------------------------------------------------------------------
 
