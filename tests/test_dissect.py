@@ -114,3 +114,16 @@ def test_keeping_a_prefix_of_compressed_messages(data: st.DataObject) -> None:
     kept = _seen(Dissector(role, max_message_size=limit, extensions=[PerMessageDeflate(role)],
                            keep=keep), pieces, keep)
     assert kept == whole
+
+
+def test_a_header_cut_between_pieces_is_shown_whole() -> None:
+    """Was: a frame whose header began in an earlier piece showed only the bytes
+    of that piece as its header (and, with the C helper, failed on a 1-byte key)."""
+    wire = build_frame(Opcode.TEXT, b"hi", mask=b"abcd")
+    for at in range(1, 6):
+        dissector = Dissector(Role.SERVER)
+        assert dissector.feed(wire[:at]) == []
+        (view,) = dissector.feed(wire[at:])
+        assert view.header == wire[:6]
+        assert view.wire_preview == wire[6:]
+        assert view.frame.payload == b"hi"

@@ -478,8 +478,11 @@ class Dissector:
         n = length
         size = 2 + (0 if n < 126 else 2 if n < 65536 else 8) + (4 if masked else 0)
         start = frame.offset - base
-        # The header is in this piece, or the frame began in an earlier one.
-        header = data[start:start + size] if start >= 0 else self._head[:size]
+        # The header is in this piece, or the frame began in an earlier one: then
+        # _head holds its first bytes (all of them up to this piece, when fewer
+        # than 14), and the rest of its header starts this piece.
+        header = data[start:start + size] if start >= 0 else \
+            (self._head + data[:max(size - len(self._head), 0)])[:size]
         key = header[-4:] if masked else None
         shown = frame.payload[:_PREVIEW]
         wire = apply_mask(shown, key) if key is not None else shown
