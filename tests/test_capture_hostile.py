@@ -468,3 +468,16 @@ def test_connections_mid_message_stay_within_the_per_connection_cap() -> None:
     assert len(summaries) == 20
     assert all(s["directions"]["client_to_server"]["pending_bytes"] == 0 for s in summaries)
     assert peak < 20 * 400 * 2**10, peak
+
+
+def test_a_frame_header_cut_between_segments() -> None:
+    talk = Conversation()
+    talk.send("client", UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQ==").encode())
+    talk.send("server", ACCEPTED)
+    frame = build_frame(Opcode.TEXT, b"across segments", mask=b"abcd")
+    talk.send("client", frame[:3])
+    talk.send("client", frame[3:])
+    talk.close()
+    (record,) = run(pcap(talk.packets))["frames"]
+    assert record.view.header == frame[:6]
+    assert record.view.frame.payload == b"across segments"
