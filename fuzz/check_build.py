@@ -133,7 +133,7 @@ def run_fuzzer(out: Path, work: Path, name: str, seconds: int) -> bool:
     crashes = work / "crashes"
     crashes.mkdir(exist_ok=True)
     command = [str(out / name), f"-dict={out / name}.dict", "-seed=1",
-               f"-max_total_time={seconds}", "-timeout=25", "-rss_limit_mb=2560",
+               f"-max_total_time={seconds}", "-timeout=30", "-rss_limit_mb=2560",
                f"-artifact_prefix={crashes}/{name}-", "-print_final_stats=1", str(corpus)]
     started = time.monotonic()
     result = subprocess.run(command, cwd=work, env={**os.environ, "PYTHONHASHSEED": "0"},
@@ -144,13 +144,35 @@ def run_fuzzer(out: Path, work: Path, name: str, seconds: int) -> bool:
           f"exit status {result.returncode}")
     if result.returncode == 0:
         return True
+    found = sorted(crashes.glob(f"{name}-*"))
+    if found and all(slow_but_not_reproducible(out, work, name, path) for path in found):
+        return True
     print("\n".join(result.stderr.splitlines()[-40:]))
     keep = ROOT / "fuzz" / "crashes"
     keep.mkdir(parents=True, exist_ok=True)
-    for found in crashes.glob(f"{name}-*"):
-        shutil.copy(found, keep / found.name)
-        print(f"  the input: fuzz/crashes/{found.name} ({found.read_bytes().hex()[:200]})")
+    for path in found:
+        shutil.copy(path, keep / path.name)
+        print(f"  the input: fuzz/crashes/{path.name} ({path.read_bytes().hex()[:200]})")
     return False
+
+
+def slow_but_not_reproducible(out: Path, work: Path, name: str, path: Path) -> bool:
+    """A timeout or slow-unit artifact that runs quickly and passes when replayed
+    alone: the machine was busy (2 shared cores), not a finding. Crashes count
+    always; so does a timeout that reproduces."""
+    if not path.name.startswith((f"{name}-timeout-", f"{name}-slow-unit-")):
+        return False
+    started = time.monotonic()
+    replay = subprocess.run([str(out / name), "-timeout=60", str(path)], cwd=work,
+                            capture_output=True, text=True, check=False,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    took = time.monotonic() - started
+    if replay.returncode != 0 or took > 10:
+        return False
+    what = "timeout" if "-timeout-" in path.name else "slow unit"
+    print(f"  {name}: {what} not reproducible (replayed alone in {took:.1f} s): the "
+          "machine was busy; not a finding")
+    return True
 
 
 def main() -> None:
