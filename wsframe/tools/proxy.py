@@ -53,9 +53,9 @@ def _endpoint(host: str, port: int) -> str:
 class ProxyOptions:
     """What ``wsframe proxy`` was asked to do.
 
-    ``max_connections``: client connections served at once (None: as many as
-    half the process's file descriptors allow, see `default_max_connections`);
-    past it a new client is refused (closed at once) and the refusal printed.
+    ``max_connections``: client connections served at once (None: see
+    `default_max_connections`); past it a new client is refused (reset at
+    once), the refusal printed and counted.
     """
 
     listen: tuple[str, int]
@@ -213,9 +213,12 @@ class _Tap:
             _reset(writer)                      # RFC 9293 3.5.2: pass the reset on
             return
         except (ConnectionError, OSError) as exc:
-            # writing to the other side failed: it reset (its own pipe says so)
-            ends.append(f"reset on the {session_role(watch.session, side, name)}'s peer's "
-                        f"side ({type(exc).__name__})")
+            # Writing to the other side failed: it went away (its own pipe
+            # sees the reset too); the side read from learns it by a reset.
+            other = "b" if side == "a" else "a"
+            other_name = "server" if name == "client" else "client"
+            ends.append(f"reset by the {session_role(watch.session, other, other_name)} "
+                        f"(seen writing to it: {type(exc).__name__})")
             _reset(own)
             return
         ends.append(f"closed by the {session_role(watch.session, side, name)} (FIN)")
