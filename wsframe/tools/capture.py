@@ -4,9 +4,11 @@
 each TCP connection is reassembled in both directions (`wsframe.tools.tcp`)
 and followed by a `Session`; records come out in capture order, and a
 connection's `SummaryRecord` as soon as it ends (both FINs, or a RST) or
-at the end of the file. Memory is bounded by the number of connections open
-at once times the per-connection bounds (the message limit, and the
-out-of-order buffer of the reassembly), never by the size of the file.
+at the end of the file. Memory is bounded by the connections followed at
+once (``max_connections``) times what each keeps (the first 64 KiB of a
+frame and of a message, `wsframe.dissect.CAPTURE_KEEP`; the inflater), plus
+the out-of-order buffers of the reassembly (``max_total_pending``), never by
+the size of the file (docs/captures.md has the figures).
 
 `CaptureReport` turns the records into what ``wsframe dissect capture.pcap``
 prints: a line per frame (``verbose``: the full diagram), each violation
