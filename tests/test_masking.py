@@ -30,7 +30,7 @@ SIZES = [0, 1, 2, 3, 4, 5, 63, 64, 125, 126, 511, 512, 513, 1023, 1024, 1025, 20
 @pytest.mark.parametrize("size", SIZES)
 def test_every_entry_point_matches_the_rfc_definition(name: str, size: int) -> None:
     apply: Any
-    apply, unmask, frame, append = IMPLEMENTATIONS[name]
+    apply, unmask, frame, append, encode = IMPLEMENTATIONS[name]
     rng = random.Random(size)
     data, key = rng.randbytes(size), rng.randbytes(4)
     expected = reference(data, key)
@@ -43,6 +43,10 @@ def test_every_entry_point_matches_the_rfc_definition(name: str, size: int) -> N
     result = unmask(bytearray(data), key)
     assert type(result) is bytes and result == expected
     assert frame(b"\x82\x7e", data, key) == b"\x82\x7e" + expected
+    # A whole frame: the length in its minimal encoding (RFC 6455 5.2), the key.
+    length = (bytes((0x80 | size,)) if size < 126 else b"\xfe" + size.to_bytes(2, "big")
+              if size < 65536 else b"\xff" + size.to_bytes(8, "big"))
+    assert encode(0x82, data, key) == b"\x82" + length + key + expected
     assert masking.mask_small(data, key) == expected
     assert masking.mask_int(data, key) == expected
     # Appended to a message buffer, with the ASCII verdict on the new bytes.
@@ -83,7 +87,7 @@ def test_import_wsframe_loads_only_the_standard_library() -> None:
 def test_frames_built_one_after_another_keep_their_bytes(name: str) -> None:
     """The send path may XOR into a reused scratch array: a frame already
     returned must not change when the next one is built."""
-    _apply, _unmask, frame, _append = IMPLEMENTATIONS[name]
+    _apply, _unmask, frame, _append, _encode = IMPLEMENTATIONS[name]
     rng = random.Random(7)
     first, second = rng.randbytes(100_000), rng.randbytes(100_000)
     key = b"\x01\x02\x03\x04"
@@ -123,7 +127,7 @@ def test_unmask_append_grows_a_message_piece_by_piece(name: str) -> None:
 _HOSTILE = r'''
 import json, sys
 from wsframe import masking
-apply, unmask, frame, append = masking.implementations()[sys.argv[1]]
+apply, unmask, frame, append, encode = masking.implementations()[sys.argv[1]]
 K = b"\x01\x02\x03\x04"
 def held():
     buffer = bytearray(b"abc")
@@ -146,8 +150,12 @@ calls = {
              (b"", b"ab", K, 1), (aliased, aliased, K, 10), (bytearray(), b"ab", b"", 1),
              (bytearray(), None, K, 1), (bytearray(), b"ab", K, "1"), (bytearray(), b"", b"", 0),
              (held()[0], b"ab", K, 100000), (bytearray(), b"ab", K, None)],
+  "encode": [(0x82, b"", K), (256, b"", K), (-1, b"", K), (2**70, b"", K), ("1", b"", K),
+             (0x82, b"ab", b""), (0x82, None, K), (0x82, "text", K),
+             (0x82, memoryview(b"abcdefgh")[::2], K)],
 }
-functions = {"apply": apply, "unmask": unmask, "frame": frame, "append": append}
+functions = {"apply": apply, "unmask": unmask, "frame": frame, "append": append,
+             "encode": encode}
 outcomes = []
 for name, argument_lists in calls.items():
     for args in argument_lists:
@@ -167,10 +175,11 @@ def test_hostile_arguments_raise_and_never_crash(name: str) -> None:
                            text=True, timeout=60, check=False)
     assert child.returncode == 0, child.stderr
     outcomes = json.loads(child.stdout)
-    assert len(outcomes) == 43
+    assert len(outcomes) == 52
     ok = [outcome for outcome in outcomes if outcome[1] == "ok"]
     # What succeeds is the RFC's answer: empty input gives empty output, a
     # slice within the data is masked, an empty piece is "all ASCII".
     assert ["apply", "ok", ""] in ok and ["frame", "ok", ""] in ok
+    assert ["encode", "ok", "828001020304"] in ok         # an empty masked frame
     appended = [outcome for outcome in ok if outcome[0] == "append"]
     assert appended and all(outcome[2] is True for outcome in appended)

@@ -284,7 +284,63 @@ error:
     return NULL;
 }
 
+PyDoc_STRVAR(encode_masked_doc,
+"encode_masked(first, payload, key) -> bytes\n\n"
+"A whole masked frame: the first header byte, the MASK bit and the length\n"
+"(RFC 6455 5.2, minimal encoding), the key, the payload masked (5.3).");
+
+static PyObject *
+encode_masked(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer data, key;
+    PyObject *result;
+    unsigned char *out;
+    long first;
+    Py_ssize_t head;
+
+    if (check_count("encode_masked", nargs, 3, 3) < 0) {
+        return NULL;
+    }
+    first = PyLong_AsLong(args[0]);
+    if (first == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (first < 0 || first > 255) {
+        PyErr_Format(PyExc_ValueError, "first must be a byte (0-255), not %ld", first);
+        return NULL;
+    }
+    if (get_data_and_key(args[1], args[2], &data, &key) < 0) {
+        return NULL;
+    }
+    head = data.len < 126 ? 2 : data.len < 65536 ? 4 : 10;
+    result = PyBytes_FromStringAndSize(NULL, head + 4 + data.len);
+    if (result != NULL) {
+        out = (unsigned char *)PyBytes_AS_STRING(result);
+        out[0] = (unsigned char)first;
+        if (head == 2) {
+            out[1] = (unsigned char)(0x80 | data.len);
+        } else if (head == 4) {
+            out[1] = 0xFE;
+            out[2] = (unsigned char)(data.len >> 8);
+            out[3] = (unsigned char)data.len;
+        } else {
+            unsigned long long n = (unsigned long long)data.len;
+            out[1] = 0xFF;
+            for (int i = 0; i < 8; i++) {
+                out[2 + i] = (unsigned char)(n >> (56 - 8 * i));
+            }
+        }
+        memcpy(out + head, key.buf, 4);
+        (void)xor_into(out + head + 4, data.buf, data.len, key.buf, 0);
+    }
+    PyBuffer_Release(&key);
+    PyBuffer_Release(&data);
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"encode_masked", (PyCFunction)(void (*)(void))encode_masked, METH_FASTCALL,
+     encode_masked_doc},
     {"apply_mask", (PyCFunction)(void (*)(void))apply_mask, METH_FASTCALL, apply_mask_doc},
     {"mask_frame", (PyCFunction)(void (*)(void))mask_frame, METH_FASTCALL, mask_frame_doc},
     {"unmask_append", (PyCFunction)(void (*)(void))unmask_append, METH_FASTCALL,

@@ -30,15 +30,13 @@ from struct import Struct
 from .checks import check_bytes
 from .close_codes import CloseCode, may_be_sent
 from .errors import MAX_REASON_BYTES, ProtocolError, Violation
-from .header import OPCODES, RSV1, RSV2, RSV3, first_byte_problem
-from .masking import mask_frame, mask_small
+from .header import HEAD_16, HEAD_64, OPCODES, RSV1, RSV2, RSV3, first_byte_problem
+from .masking import encode_masked
 from .opcodes import Opcode
 
 __all__ = ["build_close", "build_frame", "encode_frame", "fit_close", "parse_close_payload"]
 
 _U16 = Struct("!H")
-_B_B_H = Struct("!BBH")     # first byte, MASK|126, 16-bit length
-_B_B_Q = Struct("!BBQ")     # first byte, MASK|127, 64-bit length
 
 
 def _opcode(opcode: object, validate: bool) -> int:
@@ -139,13 +137,9 @@ def encode_frame(first: int, payload: bytes, mask: bytes | None) -> bytes:
         if n < 126:
             return bytes((first, n)) + payload
         if n < 65536:
-            return _B_B_H.pack(first, 126, n) + payload
-        return _B_B_Q.pack(first, 127, n) + payload
-    if n < 126:
-        # Small frames (the common case): integer XOR.
-        return bytes((first, 0x80 | n)) + mask + mask_small(payload, mask)
-    header = _B_B_H.pack(first, 0xFE, n) if n < 65536 else _B_B_Q.pack(first, 0xFF, n)
-    return mask_frame(header + mask, payload, mask)
+            return HEAD_16.pack(first, 126, n) + payload
+        return HEAD_64.pack(first, 127, n) + payload
+    return encode_masked(first, payload, mask)      # masking.py: one C call where built
 
 
 def _close_payload(code: int | None, reason: str) -> bytes:

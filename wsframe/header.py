@@ -14,18 +14,24 @@ what the fragmentation rules (section 5.4) and the control-frame rules
 from __future__ import annotations
 
 from functools import cache
+from struct import Struct
 from typing import Final, NamedTuple
 
 from .errors import Violation
 from .opcodes import Opcode
 
-__all__ = ["OPCODES", "RSV1", "RSV2", "RSV3", "FirstByte", "FrameKind", "first_byte_problem",
-           "first_byte_table", "frame_kind"]
+__all__ = ["HEAD_16", "HEAD_64", "OPCODES", "RSV1", "RSV2", "RSV3", "FirstByte", "FrameKind",
+           "first_byte_problem", "first_byte_table", "frame_kind"]
 
 #: The RSV bits of the first header byte.
 RSV1: Final = 0x40
 RSV2: Final = 0x20
 RSV3: Final = 0x10
+
+#: The two longer header shapes of RFC 6455 5.2, for writing a frame: the first
+#: byte, the MASK bit with 126 or 127, and the 16-bit or 64-bit length.
+HEAD_16: Final = Struct("!BBH")
+HEAD_64: Final = Struct("!BBQ")
 
 #: Opcode value -> `Opcode`, for the six opcodes RFC 6455 defines.
 OPCODES: Final[dict[int, Opcode]] = {op.value: op for op in Opcode}
