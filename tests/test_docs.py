@@ -12,6 +12,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from doc_blocks import (
+    ROOT,
+    markdown_files,
+    python_blocks,
+    run_against,
+    run_block,
+    run_command,
+    shown_commands,
+    tcp_server,
+    websockets_client,
+)
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -45,7 +57,6 @@ def test_fragmentation_dissects_the_frames_it_builds() -> None:
 def test_every_python_block_type_checks_under_mypy_strict(tmp_path: Path) -> None:
     """Each block is a file of its own; mypy --strict checks them in one run,
     for the oldest Python wsframe supports."""
-    from doc_blocks import markdown_files, python_blocks
     files = []
     for page in markdown_files():
         for number, code in enumerate(python_blocks(page), 1):
@@ -73,7 +84,6 @@ GUIDE = ["frames", "messages", "connections", "compression", "framing"]
 
 def test_every_python_block_of_the_guide_runs(capsys: Any) -> None:
     """Blocks that define functions define them; the others run their asserts."""
-    from doc_blocks import python_blocks, run_block
     ran = 0
     for page in GUIDE:
         for number, code in enumerate(python_blocks(DOCS / f"{page}.md"), 1):
@@ -84,13 +94,10 @@ def test_every_python_block_of_the_guide_runs(capsys: Any) -> None:
 
 
 def guide_block(page: str, number: int) -> dict[str, Any]:
-    from doc_blocks import python_blocks, run_block
     return run_block(python_blocks(DOCS / f"{page}.md")[number - 1], f"docs/{page}.md")
 
 
 def test_frames_example_answers_a_violation_with_1002(capsys: Any) -> None:
-    from doc_blocks import run_against
-
     from wsframe import MessageWriter, Role
     writer = MessageWriter(Role.CLIENT)
     reply = run_against(guide_block("frames", 1)["serve"], writer.text("hi") + b"\x83\x80abcd")
@@ -99,8 +106,6 @@ def test_frames_example_answers_a_violation_with_1002(capsys: Any) -> None:
 
 
 def test_messages_example_echoes_and_closes() -> None:
-    from doc_blocks import run_against
-
     from wsframe import CloseReceived, MessageReader, MessageWriter, Role, TextMessage
     writer = MessageWriter(Role.CLIENT)
     wire = writer.text("héllo", fragment_size=2) + writer.ping(b"p") + writer.close(1001)
@@ -111,7 +116,6 @@ def test_messages_example_echoes_and_closes() -> None:
 
 
 def test_connections_server_example_negotiates_compression_with_websockets() -> None:
-    from doc_blocks import tcp_server, websockets_client
     serve = guide_block("connections", 1)["serve"]
     with tcp_server(serve) as port, websockets_client(port) as websocket:
         assert [ext.name for ext in websocket.protocol.extensions] == ["permessage-deflate"]
@@ -122,8 +126,6 @@ def test_connections_server_example_negotiates_compression_with_websockets() -> 
 
 
 def test_connections_server_example_refuses_a_bad_handshake() -> None:
-    from doc_blocks import run_against
-
     from wsframe.handshake import client_request
     request, _ = client_request("example.test", "/chat")
     refused = run_against(guide_block("connections", 1)["serve"],
@@ -132,13 +134,13 @@ def test_connections_server_example_refuses_a_bad_handshake() -> None:
     assert b"\r\nSec-WebSocket-Version: 13\r\n" in refused
 
 
-def test_connections_client_example_against_websockets_and_the_docs_server() -> None:
-    from doc_blocks import tcp_server, websockets_echo_server
+def test_connections_client_is_the_readme_s_and_talks_to_the_guide_server() -> None:
+    """The guide's client is the README's (tested there against websockets);
+    here it meets the guide's server, permessage-deflate on both sides."""
+    assert python_blocks(DOCS / "connections.md")[1] == python_blocks(ROOT / "README.md")[1]
     ask = guide_block("connections", 2)["ask"]
-    with websockets_echo_server() as (port, negotiated):
-        assert ask("127.0.0.1", port, "héllo " * 1000) == "héllo " * 1000
-    assert negotiated == [["permessage-deflate"]]
     with tcp_server(guide_block("connections", 1)["serve"]) as port:
+        assert ask("127.0.0.1", port, "héllo " * 1000) == "héllo " * 1000
         assert ask("127.0.0.1", port, "hi") == "hi"
 
 
@@ -151,7 +153,6 @@ def test_shown_commands_print_what_the_pages_show() -> None:
     """Every ``$ wsframe ...`` block of the README and the guide (the recorded
     proxy session aside) is re-run: the lines shown are its output, in order
     ("..." marks an excerpt)."""
-    from doc_blocks import ROOT, run_command, shown_commands
     checked = 0
     for page in [ROOT / "README.md", *(DOCS / f"{name}.md" for name in ("cli", "install"))]:
         for command, shown in shown_commands(page):
