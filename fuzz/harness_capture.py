@@ -38,9 +38,6 @@ import io
 import json
 import re
 import struct
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from contract import Input, MiB, check_memory, only, peak_memory, pieces
@@ -63,21 +60,6 @@ SERVER = (b"\x0a\x00\x00\x02", 80)
 SYN, FIN, RST, ACK, PSH = 0x02, 0x01, 0x04, 0x10, 0x08
 LINKTYPE_RAW = 101
 
-#: Known open (found by this harness, reported in issue 21's fuzzing notes):
-#: a frame whose header is cut between two reads is shown with the header
-#: bytes of the second read only (size, header_hex, masking key, fields and
-#: the diagram wrong; the payload and the verdict right); a violation's
-#: header shows only the bytes of the read that broke the rule. Until it is fixed,
-#: the split comparison leaves those out; tests/test_fuzz_harnesses.py keeps
-#: the strict comparison as an expected failure that turns red once fixed.
-HEADER_FIELDS = ("size", "header_hex", "masking_key", "fields")
-STRICT_HEADERS = False
-#: Of the same bug: cut after its first byte, the header is one byte long and
-#: showing the frame (frame_json, render_frame, render_frame_line) raises
-#: IndexError, in `wsframe dissect file.bin` and on captures alike. Tolerated
-#: (as `KnownOpen`) only while STRICT_HEADERS is False, and only from there.
-_RENDERERS = ("frame_json", "render_frame", "render_frame_line", "_field_lines",
-              "describe_fields", "render_diagram", "header_fields")
 
 #: Known open (found by this harness): a connection's kind is decided on the
 #: first TCP segment of a side alone, so a request whose first segment is
@@ -181,8 +163,6 @@ def _check_segmentation(parts: list[bytes], sides: list[int], flags: int, size: 
             segment_sides.append(side)
     first = _report(connection(parts, sides, flags), limit, deflate)
     second = _report(connection(segments, segment_sides, flags), limit, deflate)
-    if first is None or second is None:
-        return                      # the known open header bug: nothing to compare
     assert first == second, f"segmentation changes the dissection: {first!r} != {second!r}"
 
 
@@ -191,24 +171,19 @@ _PLACE = re.compile(r"\b(packets?|pkt) \d+")
 
 def _report(capture: bytes, limit: int | None, deflate: DeflateParams | None) -> Any:
     out = io.StringIO()
-    try:
-        _dissect(capture, limit, deflate, json_output=True, verbose=False, out=out)
-    except KnownOpen:
-        return None
+    _dissect(capture, limit, deflate, json_output=True, verbose=False, out=out)
     return _without_places(json.loads(out.getvalue()))
 
 
-#: What `_without_places` leaves out: where things were in the capture, and
-#: (until the known open header bug is fixed, see HEADER_FIELDS) the header fields.
+#: What `_without_places` leaves out: where things were in the capture.
 _PLACES = ("packet", "packet_byte", "time", "packets", "tcp_segments")
 
 
 def _without_places(value: Any) -> Any:
     """The report without packet numbers, times and packet counts."""
     if isinstance(value, dict):
-        left_out = _PLACES if STRICT_HEADERS else _PLACES + HEADER_FIELDS
         return {key: _without_places(item) for key, item in value.items()
-                if key not in left_out}
+                if key not in _PLACES}
     if isinstance(value, list):
         return [_without_places(item) for item in value]
     if isinstance(value, str):
@@ -216,38 +191,12 @@ def _without_places(value: Any) -> Any:
     return value
 
 
-class KnownOpen(Exception):
-    """The known open header bug (HEADER_FIELDS) was hit: the run says nothing."""
-
-
-@contextmanager
-def _tolerated() -> Iterator[None]:
-    """Turn the known open bug's IndexError into `KnownOpen` (see _RENDERERS)."""
-    try:
-        yield
-    except IndexError as exc:
-        where = traceback.extract_tb(exc.__traceback__)[-1]
-        if STRICT_HEADERS or not where.filename.endswith("dissect.py") or \
-                where.name not in _RENDERERS:
-            raise
-        raise KnownOpen(str(exc)) from exc
-
-
 def _dissect(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
              json_output: bool, verbose: bool, out: io.StringIO | None = None) -> None:
-    try:
-        _dissect_into(capture, limit, deflate, json_output=json_output, verbose=verbose,
-                      out=out if out is not None else io.StringIO())
-    except KnownOpen:
-        if out is not None:
-            raise
-
-
-def _dissect_into(capture: bytes, limit: int | None, deflate: DeflateParams | None, *,
-                  json_output: bool, verbose: bool, out: io.StringIO) -> None:
+    out = out if out is not None else io.StringIO()
     stats = CaptureStats()
     report = CaptureReport(out, json_output=json_output, verbose=verbose)
-    with only((CaptureError, KnownOpen), "dissect_capture / CaptureReport"), _tolerated():
+    with only((CaptureError,), "dissect_capture / CaptureReport"):
         try:
             for record in dissect_capture(io.BytesIO(capture), deflate=deflate, stats=stats,
                                           max_message_size=limit or CAPTURE_MAX_MESSAGE_SIZE):
@@ -257,42 +206,32 @@ def _dissect_into(capture: bytes, limit: int | None, deflate: DeflateParams | No
         report.end(stats)
 
 
-def _raw(data: list[bytes], role: Role, deflate: bool, keep: int | None, *,
-         strict: bool) -> tuple[Any, ...]:
+def _raw(data: list[bytes], role: Role, deflate: bool, keep: int | None) -> tuple[Any, ...]:
     """`wsframe dissect file.bin`'s dissection of the pieces: every frame as
     JSON and as text, then the verdict."""
     extensions = [PerMessageDeflate(role, DeflateParams())] if deflate else []
     dissector = Dissector(role, extensions=extensions, keep=keep)
     frames: list[Any] = []
-    with only((KnownOpen,), "Dissector"), _tolerated():
+    with only((), "Dissector"):
         for piece in data:
             for view in dissector.feed(piece):
-                entry, text = frame_json(view), render_frame(view, role)
-                if not strict:
-                    entry = {k: v for k, v in entry.items() if k not in HEADER_FIELDS}
-                    text = []
-                frames.append((entry, text))
+                frames.append((frame_json(view), render_frame(view, role)))
         verdict = dissector.finish()
         if verdict.error is not None:
-            # "bytes read": reading stops at the read that broke a rule, so
-            # this one counts reads, not the stream (wsframe dissect stops too)
+            # Reading stops at the read that broke a rule (wsframe dissect stops
+            # too), so "bytes read" and the broken frame's header as far as it
+            # was read follow the reads, not the stream: left out.
             verdict.length = 0
-            if not strict:      # the header shown is what was read of it (see above)
-                verdict.error_header = b""
+            verdict.error_header = b""
         return frames, verdict_json(verdict), render_verdict(verdict)
 
 
-def _check_raw(control: int, cuts: list[int], stream: bytes, *,
-               strict: bool = STRICT_HEADERS) -> None:
+def _check_raw(control: int, cuts: list[int], stream: bytes) -> None:
     """A raw WebSocket stream as `wsframe dissect` reads a file: nothing
     escapes; the same frames and verdict whole and in pieces; memory bounded."""
     role = Role.SERVER if control & 64 else Role.CLIENT
     keep = 64 if control & 128 else None
-    try:
-        whole, peak = peak_memory(lambda: _raw([stream], role, bool(control & 16), keep,
-                                               strict=strict))
-        check_memory(peak, 128 * len(stream) + 8 * MiB, "Dissector")
-        split = _raw(pieces(stream, cuts), role, bool(control & 16), keep, strict=strict)
-    except KnownOpen:
-        return                      # the known open header bug: nothing to compare
+    whole, peak = peak_memory(lambda: _raw([stream], role, bool(control & 16), keep))
+    check_memory(peak, 128 * len(stream) + 8 * MiB, "Dissector")
+    split = _raw(pieces(stream, cuts), role, bool(control & 16), keep)
     assert whole == split, f"Dissector split invariance: {whole!r} != {split!r}"

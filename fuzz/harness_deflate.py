@@ -21,6 +21,9 @@ Checks:
 * split independence, the codec's contract: the bytes fed whole and cut at
   the fuzzer's points give the same events (streamed chunks compared by
   content) and the same error code, offset and reason;
+* streaming (``stream=True``) changes how messages arrive, not which: the
+  other mode gives the same complete messages and the same error code and
+  offset;
 * memory: no message over the limit, and a run's peak within a budget
   proportional to the limit, the window and the input (decompression bombs);
 * round trip: what a peer's writer compressed (every third message
@@ -113,6 +116,14 @@ def check(data: bytes) -> None:
     assert whole == split, f"split invariance: {whole!r} != {split!r}"
     if whole[1] is not None:
         assert 0 <= whole[1][1] < len(payload), f"offset {whole[1][1]} outside the stream"
+    # Streaming changes how messages are delivered, not which: the other mode
+    # gives the same complete messages and the same error (code and offset).
+    other = _read(role, params, limit, not streaming, [payload])
+    chunked, messages = (whole, other) if streaming else (other, whole)
+    assert _whole(chunked[0], finished_only=True) == messages[0], \
+        f"streaming changes the messages: {chunked[0]!r} != {messages[0]!r}"
+    assert (chunked[1] or (0, 0))[:2] == (messages[1] or (0, 0))[:2], \
+        f"streaming changes the error: {chunked[1]!r} != {messages[1]!r}"
 
 
 def _round_trip(role: Role, params: DeflateParams, streaming: bool, fragmented: bool,
@@ -160,15 +171,16 @@ def _offsets(lengths: list[int]) -> list[int]:
     return out
 
 
-def _whole(events: list[Any]) -> list[Any]:
-    """Merged streaming chunks as the messages they make up."""
+def _whole(events: list[Any], *, finished_only: bool = False) -> list[Any]:
+    """Merged streaming chunks as the messages they make up (``finished_only``:
+    leave out a message whose last chunk has not come; else it is an error)."""
     out: list[Any] = []
     for event in events:
-        if isinstance(event, TextChunk):
-            assert event.final, f"an unfinished message: {event!r}"
+        if isinstance(event, (TextChunk, BinaryChunk)) and not event.final:
+            assert finished_only, f"an unfinished message: {event!r}"
+        elif isinstance(event, TextChunk):
             out.append(TextMessage(event.text))
         elif isinstance(event, BinaryChunk):
-            assert event.final, f"an unfinished message: {event!r}"
             out.append(BinaryMessage(event.data))
         else:
             out.append(event)
