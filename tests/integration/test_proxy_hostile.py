@@ -194,8 +194,11 @@ def test_clients_over_the_cap_are_refused() -> None:
                 third.sendall(b"y")
                 third.recv(10)
             third.close()
+            serving_two = open_fds(proxy.proc.pid)
             first.close()
-            time.sleep(0.3)
+            deadline = time.monotonic() + 10       # until the proxy closed both its sockets
+            while open_fds(proxy.proc.pid) > serving_two - 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
             fourth = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
             fourth.sendall(b"z")
             assert fourth.recv(10) == b"z"                   # room again
