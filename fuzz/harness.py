@@ -12,7 +12,9 @@ The first byte of an input chooses how to read the rest:
 Checks: FrameParser and MessageReader raise nothing but ProtocolError, with a
 close code of 1002, 1007 or 1009, a reason that fits a Close frame, and an
 offset inside the stream; the stream fed whole and fed in chunks gives the same
-events and the same error; after an error the reader stays terminal.
+events and the same error; after an error the reader stays terminal; with a
+limit, a run's peak memory stays within a budget proportional to the limit and
+the input (a declared 2**63-byte frame allocates nothing).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from contract import merge_chunks, only
+from contract import check_memory, merge_chunks, only, peak_memory
 
 from wsframe import Frame, FrameParser, MessageReader, ProtocolError, Role
 
@@ -71,7 +73,12 @@ def check(data: bytes, wrap: Callable[[MessageReader], Any] | None = None) -> No
         return made if wrap is None else wrap(made)
 
     for make in (parser, reader):
-        whole = _run(make(), [stream])
+        whole, peak = peak_memory(lambda: _run(make(), [stream]))  # noqa: B023
+        if limit is not None:
+            # Declared lengths are checked before anything is kept (and the
+            # events hold at most the input): a few copies of it, plus a constant.
+            check_memory(peak, 4 * limit + 16 * len(stream) + 256 * 1024,
+                         type(make()).__name__)
         split = _run(make(), pieces)
         assert whole == split, f"split invariance: {whole!r} != {split!r}"
         error = whole[1]
