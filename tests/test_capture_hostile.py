@@ -481,3 +481,36 @@ def test_a_frame_header_cut_between_segments() -> None:
     (record,) = run(pcap(talk.packets))["frames"]
     assert record.view.header == frame[:6]
     assert record.view.frame.payload == b"across segments"
+
+
+@pytest.mark.parametrize("cut_at", [1, 3, 4, 5])
+def test_a_request_line_cut_in_its_first_segment_is_still_http(cut_at: int) -> None:
+    """Was: the kind of a connection was decided on each side's first segment
+    alone: "GET" (or "G", "GET ") then the rest made it "not a WebSocket
+    connection" (found by fuzz/harness_capture.py)."""
+    request = UPGRADE.format(key="dGhlIHNhbXBsZSBub25jZQ==").encode()
+    talk = Conversation()
+    talk.send("client", request[:cut_at])
+    talk.send("client", request[cut_at:])
+    talk.send("server", ACCEPTED[:cut_at])
+    talk.send("server", ACCEPTED[cut_at:])
+    talk.send("client", build_frame(Opcode.TEXT, b"hi", mask=b"abcd"))
+    talk.close()
+    result = run(pcap(talk.packets))
+    (summary,) = result["summaries"].values()
+    assert (summary["kind"], summary["request"], summary["handshake_error"]) == (
+        "websocket", "GET /chat", None)
+    assert [r.view.frame.payload for r in result["frames"]] == [b"hi"]
+
+
+def test_a_capture_starting_with_a_one_byte_segment_infers_the_roles() -> None:
+    talk = Conversation(syn=False)
+    frame = build_frame(Opcode.TEXT, b"mid-stream", mask=b"abcd")
+    talk.send("client", frame[:1])
+    talk.send("client", frame[1:])
+    talk.send("server", build_frame(Opcode.TEXT, b"answer"))
+    result = run(pcap(talk.packets))
+    (summary,) = result["summaries"].values()
+    assert summary["kind"] == "websocket" and summary["roles_inferred"]
+    assert summary["client"] == "10.0.0.1:40000"
+    assert [r.view.frame.payload for r in result["frames"]] == [b"mid-stream", b"answer"]

@@ -36,6 +36,10 @@ __all__ = ["Direction", "FrameRecord", "NoteRecord", "Record",
            "Session", "ViolationRecord", "Where", "violation_json"]
 
 _REQUEST_LINE = re.compile(rb"[A-Z]{3,10} \S")
+# A side's first bytes that could still become a request line or "HTTP/":
+# wait for more before deciding (TCP may cut "GET / HTTP/1.1" anywhere).
+_HTTP_PREFIX = re.compile(rb"[A-Z]{1,10}|[A-Z]{3,10} ")
+_MAX_UNDECIDED = 16
 _MAX_HEAD = 16 * 1024       # an HTTP head (servers take 8 to 16 KiB)
 _MAX_EARLY = 64 * 1024     # client bytes held while the 101 answer is awaited
 
@@ -96,6 +100,7 @@ class Direction:
     dissector: Dissector | None = None
     head: HeadReader | None = None
     early: bytes = b""               # bytes after the request, before the answer
+    undecided: bytes = b""           # "start": first bytes too few to tell what they are
     ws_start: int = 0                # stream offset where the WebSocket bytes start
     places: deque[tuple[int, int, Where]] = field(default_factory=deque)
     frames: int = 0
@@ -192,6 +197,12 @@ class Session:
         direction.note_place(offset, offset + len(data), where)
         out: list[Record] = []
         if direction.phase == "start":
+            if direction.undecided:
+                offset -= len(direction.undecided)
+                data, direction.undecided = direction.undecided + data, b""
+            if self._undecided(data):
+                direction.undecided = data
+                return out
             self._start(side, offset, data, out)
         if direction.phase == "head":
             self._head(side, offset, data, out)
@@ -204,6 +215,14 @@ class Session:
         elif direction.phase == "ws":
             out += self._dissect(side, data, where)
         return out
+
+    def _undecided(self, data: bytes) -> bool:
+        """Too few of a side's first bytes to tell what they are: the start of
+        an HTTP head, or (a capture that starts later) a frame, whose second
+        byte holds the masking bit."""
+        if self.kind == "websocket" or len(data) >= _MAX_UNDECIDED:
+            return False
+        return _HTTP_PREFIX.fullmatch(data) is not None or (not self.opened and len(data) < 2)
 
     def _start(self, side: str, offset: int, data: bytes, out: list[Record]) -> None:
         direction = self.directions[side]
