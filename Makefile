@@ -246,3 +246,34 @@ compliance-uvicorn: $(VENV)/.test $(WSTEST)
 		$(if $(filter no,$(UVICORN_PEERS)),--no-peers) \
 		--report reports/compliance-uvicorn \
 		--cases "12.*|9.*|1.*,2.*,3.*,4.*,5.*,6.*,7.*,10.*,13.*"
+
+# -- wsproto's embedders on wsframe.compat.wsproto (issue 22) ------------------------------
+# The test suites of trio-websocket, hypercorn (with h2 4.3.0), simple-websocket,
+# httpx-ws and uvicorn (-k wsproto-), from their pinned sdists, files untouched,
+# each run on the real wsproto and on wsframe.compat.wsproto (installed by a
+# pytest plugin before anything imports wsproto); the counts side by side
+# (docs/embedding.md). About 3 minutes.
+EVENV    := .venv-embedders
+EMBTOOLS := .tools/embedders
+EMBEDDERS := trio-websocket==0.12.2 hypercorn==0.18.0 simple-websocket==1.1.0 httpx-ws==0.9.0
+
+$(EMBTOOLS)/.ok:
+	rm -rf $(EMBTOOLS) && mkdir -p $(EMBTOOLS)
+	for spec in $(EMBEDDERS); do \
+		$(PYTHON) -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
+			$$spec -d $(EMBTOOLS) || exit 1; \
+	done
+	for sdist in $(EMBTOOLS)/*.tar.gz; do tar xzf $$sdist -C $(EMBTOOLS) || exit 1; done
+	touch $@
+
+$(EVENV)/.ok: requirements/embedders.txt $(EMBTOOLS)/.ok $(UVSDIST)/pyproject.toml
+	$(PYTHON) -m venv $(EVENV)
+	$(EVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/embedders.txt \
+		$(EMBTOOLS)/*.tar.gz .tools/uvicorn/uvicorn-0.54.0.tar.gz
+	$(EVENV)/bin/python -m pip --disable-pip-version-check -q install --no-deps -e . \
+		--config-settings editable_mode=compat
+	touch $@
+
+.PHONY: test-embedders
+test-embedders: $(EVENV)/.ok
+	$(EVENV)/bin/python tests/compat/embedders/run_embedders.py

@@ -194,6 +194,8 @@ class Connection:
             self._eof = True
             self._state = ConnectionState.CLOSED
             return
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data must be bytes or None, not {type(data).__name__}")
         if self._state is ConnectionState.CLOSED:
             raise LocalProtocolError("Connection already closed.")
         if self._state is not ConnectionState.REMOTE_CLOSING and not self._eof:
