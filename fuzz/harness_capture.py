@@ -61,15 +61,6 @@ SYN, FIN, RST, ACK, PSH = 0x02, 0x01, 0x04, 0x10, 0x08
 LINKTYPE_RAW = 101
 
 
-#: Known open (found by this harness): a connection's kind is decided on the
-#: first TCP segment of a side alone, so a request whose first segment is
-#: "GET" (4 bytes or less), or a mid-stream capture whose first segment is
-#: one byte, is "not a WebSocket connection" and nothing of it is dissected.
-#: Until it is fixed, the re-cut keeps each side's first piece whole;
-#: tests/test_fuzz_harnesses.py keeps the strict case as an expected failure.
-STRICT_FIRST_SEGMENT = False
-
-
 def pcap(packets: list[bytes], linktype: int = LINKTYPE_RAW) -> bytes:
     """A pcap file (little-endian, microseconds) holding ``packets``."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)]
@@ -154,12 +145,9 @@ def _check_segmentation(parts: list[bytes], sides: list[int], flags: int, size: 
     packet numbers and times."""
     segments: list[bytes] = []
     segment_sides: list[int] = []
-    seen: set[int] = set()
     for part, side in zip(parts, sides, strict=True):
-        step = size if STRICT_FIRST_SEGMENT or side in seen else max(len(part), 1)
-        seen.add(side)
-        for at in range(0, len(part), step) if part else [0]:
-            segments.append(part[at:at + step])
+        for at in range(0, len(part), size) if part else [0]:
+            segments.append(part[at:at + size])
             segment_sides.append(side)
     first = _report(connection(parts, sides, flags), limit, deflate)
     second = _report(connection(segments, segment_sides, flags), limit, deflate)
