@@ -15,10 +15,12 @@ installed into the fresh venv), so it runs in ``make test-dist``, which
 from __future__ import annotations
 
 import email
+import os
 import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -140,3 +142,33 @@ def test_sdist_runs_its_own_tests_against_the_installed_wheel(built: dict[str, P
     checked = run(python, "-m", "mypy", "--strict", script, cwd=script.parent)
     assert "Success: no issues found in 1 source file" in checked.stdout
     assert run(python, script, cwd=script.parent).stdout.startswith("Hello 1000 ")
+
+
+def test_platform_wheel_carries_the_c_helper(built: dict[str, Path]) -> None:
+    """The wheel for this platform, as cibuildwheel builds it ([tool.cibuildwheel]
+    in pyproject.toml sets WSFRAME_SPEEDUPS=1): the C helper compiled in, its
+    source left out, and in a fresh venv the helper is the one in use."""
+    tmp = built["tmp"]
+    out = tmp / "platform"
+    env = {**os.environ, "WSFRAME_SPEEDUPS": "1"}
+    source = tmp / "source"
+    result = subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out),
+                             str(source)], capture_output=True, text=True, env=env,
+                            timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    wheel = next(out.glob("wsframe-*.whl"))
+    tag = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    assert wheel.name.endswith(f"-{tag}.whl"), wheel.name       # not py3-none-any
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert any(re.fullmatch(r"wsframe/_speedups\..*\.so", name) for name in names), names
+    assert not any(name.endswith(".c") for name in names)
+    venv = tmp / "venv-platform"
+    run(sys.executable, "-m", "venv", venv)
+    python = venv / "bin" / "python"
+    run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel)
+    checked = run(python, "-c", "from wsframe import MessageReader, MessageWriter, Role, masking\n"
+                  "w = MessageWriter(Role.CLIENT)\n"
+                  "events = list(MessageReader(Role.SERVER).feed(w.text('é' * 70000)))\n"
+                  "print(masking.ACCELERATOR, len(events[0].text))", cwd=tmp)
+    assert checked.stdout.strip() == "wsframe._speedups (C) 70000"
