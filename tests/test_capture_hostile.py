@@ -212,8 +212,10 @@ def _syn_flood(count: int) -> bytes:
 
 def test_connections_over_the_cap_are_dropped_and_counted() -> None:
     stats = CaptureStats()
-    summaries = [r.summary for r in dissect_capture(io.BytesIO(_syn_flood(300)), stats=stats,
-                                                   max_connections=100)]
+    records = list(dissect_capture(io.BytesIO(_syn_flood(300)), stats=stats,
+                                   max_connections=100))
+    summaries = [r.summary for r in records if isinstance(r, SummaryRecord)]
+    assert len(summaries) == len(records)
     assert (stats.connections, stats.dropped_connections) == (300, 200)
     assert [s["connection"] for s in summaries] == list(range(1, 301))
     assert summaries[0]["tcp_end"] == ("dropped: more than 100 connections open at once (this "
@@ -311,7 +313,9 @@ def test_a_deflate_bomb_is_shown_as_a_prefix_and_counted(text: bool) -> None:
         assert render_frame_line(view).endswith(
             f" -> inflated: {'' if text else '00 ' * 23 + '00 ... '}"
             + ("'" + "\\x00" * 48 + "'... " if text else "") + "(33,554,432 bytes)]")
-    summary = records[-1].summary
+    last = records[-1]
+    assert isinstance(last, SummaryRecord)
+    summary = last.summary
     assert summary["directions"]["client_to_server"]["messages"] == 4
     assert summary["directions"]["client_to_server"]["violation"] is None
 
@@ -514,3 +518,45 @@ def test_a_capture_starting_with_a_one_byte_segment_infers_the_roles() -> None:
     assert summary["kind"] == "websocket" and summary["roles_inferred"]
     assert summary["client"] == "10.0.0.1:40000"
     assert [r.view.frame.payload for r in result["frames"]] == [b"mid-stream", b"answer"]
+
+
+@pytest.mark.parametrize("path", sorted(SAMPLES.glob("capture-*.pcap*")), ids=lambda p: p.name)
+def test_every_sample_reads_the_same_with_its_segments_reversed(path: Path) -> None:
+    """Reassembly through the heap: in each direction, the data segments after
+    the first (the HTTP head) take each other's places in reverse order (all
+    but one wait, then drain at once): each direction's frames, violations and
+    counts are those of the capture's own order."""
+    packets = packets_of(path.read_bytes())
+    by_direction: dict[tuple[tuple[str, int], tuple[str, int]], list[int]] = {}
+    for index, packet in enumerate(packets):
+        segment = decode(packet)
+        if segment is not None and segment.payload and not (segment.fin or segment.rst):
+            by_direction.setdefault((segment.src, segment.dst), []).append(index)
+    order = list(range(len(packets)))
+    moved = 0
+    for indices in by_direction.values():
+        tail = indices[1:]
+        for at, index in zip(tail, reversed(tail), strict=True):
+            order[at] = index
+            moved += at != index
+    assert moved
+
+    def per_direction(data: bytes) -> dict[tuple[object, ...], object]:
+        result = run(data)
+        out: dict[tuple[object, ...], object] = {}
+        frames: dict[tuple[object, ...], list[tuple[bytes, bytes, int]]] = {}
+        for record in result["frames"]:
+            frames.setdefault((record.connection, record.sender), []).append(
+                (record.view.header, record.view.frame.payload, record.view.length))
+        out.update(frames)
+        for violation in result["violations"]:
+            out[(violation.connection, violation.sender, "violation")] = (
+                violation.verdict.error.code, violation.verdict.error.reason)
+        for number, summary in result["summaries"].items():
+            for name, direction in summary.get("directions", {}).items():
+                out[(number, name)] = {k: direction[k] for k in (
+                    "frames", "messages", "pings", "pongs", "payload_bytes", "close")}
+        return out
+
+    reordered = pcap([packets[i].data for i in order], packets[0].linktype)
+    assert per_direction(reordered) == per_direction(path.read_bytes())
