@@ -418,3 +418,10 @@ def test_a_relay_forwards_a_streamed_message_chunk_by_chunk() -> None:
                          for event in relay_in.feed(read))
     assert list(MessageReader(Role.CLIENT).feed(forwarded)) == [
         Ping(b"hb"), TextMessage("Grüße, wörld")]
+
+
+@pytest.mark.parametrize("headers", [[(":method", "CONNECT", "x")], [":method"], "x", None,
+                                     [(":method", 5)]])
+def test_check_connect_names_bad_arguments(headers: object) -> None:
+    with pytest.raises(TypeError, match=r"^headers"):
+        check_connect(headers)  # type: ignore[arg-type]

@@ -648,10 +648,12 @@ def check_connect(headers: Headers) -> Head:
     pseudo: dict[str, str] = {}
     regular: list[tuple[str, str]] = []
     for pair in headers:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"headers: {pair!r:.60} is not a (name, value) pair")
         name, value = (part.decode("latin-1") if isinstance(part, bytes) else part
                        for part in pair)
         if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"headers: {pair!r} is not a (name, value) pair of str or bytes")
+            raise TypeError(f"headers: {pair!r:.60} is not a (name, value) pair of str or bytes")
         if name.startswith(":"):
             if name in pseudo:
                 raise HandshakeError(f"two {name} pseudo-headers (RFC 9113 8.3)", header=name,
