@@ -126,13 +126,13 @@ class H11Handshake:
     # -- events in --------------------------------------------------------------------
 
     def receive_data(self, data: bytes | None) -> None:
-        """Received bytes in (None: the connection ended); events come from `events`.
+        """Received bytes in (None or b"": the connection ended); events come from `events`.
 
         Raises `RemoteProtocolError` for a malformed or refused handshake.
         """
         if self._head_done:
             if self._state is ConnectionState.REJECTING and self._body is not None:
-                self._read_body(data)
+                self._read_body(data or None)   # b"" is the end of the stream, as for h11
             elif data:
                 self._trailing += data
             return
