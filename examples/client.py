@@ -61,7 +61,7 @@ class Closed(Exception):
 
 
 @dataclass
-class Connection:
+class ClientConnection:
     """One open WebSocket connection: the I/O around a MessageReader/Writer pair."""
 
     reader: asyncio.StreamReader
@@ -115,7 +115,7 @@ class Connection:
 
 
 async def connect(url: str, *, deflate: bool = True,
-                  deflate_params: DeflateParams | None = None) -> Connection:
+                  deflate_params: DeflateParams | None = None) -> ClientConnection:
     """Open a WebSocket connection to ``url`` (ws:// only); ``deflate_params`` is
     the permessage-deflate offer (the library's default offer if None)."""
     parts = urlsplit(url)
@@ -137,7 +137,7 @@ async def connect(url: str, *, deflate: bool = True,
             raise HandshakeError(f"the server answered with extensions never offered: "
                                  f"{answered}")
         extensions.append(accept_response(answered, deflate_params))
-    return Connection(reader, writer,
+    return ClientConnection(reader, writer,
                       MessageReader(Role.CLIENT, max_message_size=None, max_frame_size=None,
                                     extensions=extensions),
                       MessageWriter(Role.CLIENT, extensions=extensions))

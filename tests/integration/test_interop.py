@@ -195,7 +195,7 @@ async def wsframe_client_exchange(url: str, *, deflate: bool, close_code: int = 
     assert reply.code in (echoed or {close_code})
 
 
-async def wait_for_pong(connection: wsclient.Connection) -> Pong:
+async def wait_for_pong(connection: wsclient.ClientConnection) -> Pong:
     while True:
         for index, event in enumerate(connection.pending):
             if isinstance(event, Pong):
