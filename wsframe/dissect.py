@@ -76,8 +76,9 @@ CAPTURE_KEEP = 64 * 2**10
 INFLATE_SLICE = 1024
 
 #: Connections a capture dissection follows at once (wsframe.tools.tcp): past
-#: it, the least recently active one is dropped and counted.
-CAPTURE_MAX_CONNECTIONS = 1_000
+#: it, the least recently active one is dropped and counted. Each keeps about
+#: 520 KiB at most (docs/captures.md): about 260 MiB for all of them.
+CAPTURE_MAX_CONNECTIONS = 500
 
 #: Bytes of a frame kept for showing its header (the longest header is 14).
 _HEAD = 14
