@@ -9,7 +9,7 @@ NODE_DIR := tests/integration/node
 NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
 .PHONY: demo test test-dist test-matrix compiled test-compiled speedups test-speedups test-uvicorn compliance compliance-uvicorn fuzz docs \
-	bench bench-quick bench-wire browser-deps node-deps capture-deps captures clean
+	bench bench-echo bench-quick bench-wire browser-deps node-deps capture-deps captures clean
 
 # -- environments ---------------------------------------------------------------
 $(BIN)/python:
@@ -124,6 +124,12 @@ fuzz-quick: $(VENV)/.fuzz
 # compiled builds' rows measured in child processes of the same run (a few minutes).
 bench: $(VENV)/.bench compiled speedups
 	$(BIN)/python benchmarks/bench.py
+
+# End to end: echo round trips over loopback through the example server, picows',
+# aiohttp's and websockets' servers, and uvicorn on wsframe, websockets-sansio and
+# wsproto, one client for all (a report: no targets; about a minute).
+bench-echo: $(VENV)/.bench
+	$(BIN)/python benchmarks/echo_roundtrip.py
 
 # The same benchmark on tiny streams: checks that it runs (CI).
 bench-quick: $(VENV)/.bench

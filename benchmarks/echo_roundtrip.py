@@ -1,0 +1,242 @@
+"""End to end: echo round trips over loopback, one connection, every server alike.
+
+    python benchmarks/echo_roundtrip.py            # `make bench-echo` (about a minute)
+    python benchmarks/echo_roundtrip.py --quick    # a smoke run
+
+Each server runs in a child process on 127.0.0.1 and echoes every message:
+examples/echo_server.py (wsframe's asyncio example), picows' server,
+aiohttp's, websockets', and uvicorn serving one ASGI echo app on wsframe
+(integrations/uvicorn), on websockets-sansio and on wsproto. Compression is
+off everywhere (it would be most of the time). One client for all, in this
+process: a blocking socket with TCP_NODELAY driving wsframe's `Connection`,
+which sends a message and waits for its echo before the next one, so a round
+trip is the whole path through the server: asyncio, the socket calls, its
+WebSocket codec and, for uvicorn, ASGI. Reported: round trips per second for
+64-byte text messages and MB/s for 1 MiB binary messages (payload both ways
+counted once), best of a few rounds, and each server's ratio to the example
+server. The figures are the server's and the client's together; compare
+servers within one run only.
+
+This report has no target: the codec is a small part of a server's busy
+time (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wsframe import BinaryMessage, Connection, Role, TextMessage
+from wsframe.handshake import HeadReader, check_response, client_request
+
+MAX = 4 * 2**20         # the largest message every server must accept
+
+SERVERS = ["wsframe example", "picows", "aiohttp", "websockets",
+           "uvicorn + wsframe", "uvicorn + websockets-sansio", "uvicorn + wsproto"]
+
+
+# -- the servers, each run as `echo_roundtrip.py --serve NAME PORT` -------------------
+
+async def _serve_picows(port: int) -> None:
+    from picows import WSListener, WSMsgType, WSTransport, ws_create_server
+
+    class Echo(WSListener):
+        def on_ws_frame(self, transport: WSTransport, frame: Any) -> None:
+            if frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY, WSMsgType.CONTINUATION):
+                transport.send(frame.msg_type, frame.get_payload_as_bytes(), frame.fin)
+            elif frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code())
+                transport.disconnect()
+
+    server = await ws_create_server(lambda request: Echo(), "127.0.0.1", port,
+                                    max_frame_size=MAX)
+    await server.serve_forever()
+
+
+async def _serve_aiohttp(port: int) -> None:
+    from aiohttp import WSMsgType, web
+
+    async def echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=MAX, compress=False)
+        await ws.prepare(request)
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                await ws.send_str(message.data)
+            elif message.type == WSMsgType.BINARY:
+                await ws.send_bytes(message.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", echo)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+async def _serve_websockets(port: int) -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def echo(connection: ServerConnection) -> None:
+        async for message in connection:
+            await connection.send(message)
+
+    async with serve(echo, "127.0.0.1", port, max_size=MAX, compression=None) as server:
+        await server.serve_forever()
+
+
+def serve(name: str, port: int) -> None:
+    """Run one server until killed (in a child process)."""
+    runners = {"picows": _serve_picows, "aiohttp": _serve_aiohttp,
+               "websockets": _serve_websockets}
+    asyncio.run(runners[name](port))
+
+
+def start(name: str, port: int) -> subprocess.Popen[bytes]:
+    """The server ``name`` listening on ``port``, in a child process."""
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    if name == "wsframe example":
+        command = [sys.executable, str(ROOT / "examples" / "echo_server.py"), "--port",
+                   str(port), "--no-deflate", "--max-message-size", str(MAX)]
+    elif name.startswith("uvicorn"):
+        backend = {"uvicorn + wsframe": "wsframe_uvicorn:WSFrameProtocol",
+                   "uvicorn + websockets-sansio": "websockets-sansio",
+                   "uvicorn + wsproto": "wsproto"}[name]
+        command = [sys.executable, "-m", "uvicorn", "asgi_echo:app", "--port", str(port),
+                   "--ws", backend, "--ws-max-size", str(MAX), "--ws-per-message-deflate",
+                   "False", "--log-level", "warning", "--no-access-log"]
+    else:
+        command = [sys.executable, __file__, "--serve", name, str(port)]
+    paths = [str(ROOT / "tests" / "integration"), str(ROOT / "integrations" / "uvicorn"),
+             str(ROOT)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    proc = subprocess.Popen(command, env=env, **quiet)   # type: ignore[call-overload]
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc  # type: ignore[no-any-return]
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{name}: nothing listens on {port}")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# -- the client: one for every server -----------------------------------------------------
+
+class Client:
+    """A blocking WebSocket client on wsframe: send a message, wait for its echo."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        request, key = client_request(f"127.0.0.1:{port}", "/")
+        self.sock.sendall(request)
+        reader = HeadReader()
+        head = None
+        while head is None:
+            head = reader.feed(self.sock.recv(65536))
+        check_response(head, key)
+        self.connection = Connection(Role.CLIENT, max_message_size=MAX)
+        self.pending = reader.remainder
+
+    def echo(self, message: str | bytes) -> None:
+        """Send ``message``; return when its echo has arrived whole."""
+        if isinstance(message, str):
+            self.connection.send_text(message)
+        else:
+            self.connection.send_binary(message)
+        self.sock.sendall(self.connection.data_to_send())
+        data, self.pending = self.pending, b""
+        while True:
+            for event in self.connection.feed(data):
+                if isinstance(event, (TextMessage, BinaryMessage)):
+                    return
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("the server closed the connection")
+
+    def close(self) -> None:
+        self.connection.close()
+        try:
+            self.sock.sendall(self.connection.data_to_send())
+        finally:
+            self.sock.close()
+
+
+def measure(port: int, message: str | bytes, count: int, rounds: int) -> float:
+    """Best time of ``rounds`` runs of ``count`` round trips, in seconds."""
+    client = Client(port)
+    try:
+        for _ in range(min(count, 20)):       # warm up
+            client.echo(message)
+        best = float("inf")
+        for _ in range(rounds):
+            started = time.perf_counter()
+            for _ in range(count):
+                client.echo(message)
+            best = min(best, time.perf_counter() - started)
+        return best
+    finally:
+        client.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--serve", nargs=2, metavar=("NAME", "PORT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]))
+        return 0
+    small, large = ("x" * 64, os.urandom(2**20))
+    counts = (200, 4) if args.quick else (5000, 60)
+    rounds = 1 if args.quick else 3
+    results: dict[str, tuple[float, float]] = {}
+    for name in SERVERS:
+        port = free_port()
+        try:
+            proc = start(name, port)
+        except (RuntimeError, OSError) as exc:
+            print(f"  {name}: not measured ({exc})")
+            continue
+        try:
+            small_time = measure(port, small, counts[0], rounds)
+            large_time = measure(port, large, counts[1], rounds)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        results[name] = (counts[0] / small_time, counts[1] * len(large) / large_time / 1e6)
+    base = results.get("wsframe example")
+    print("Echo round trips over loopback, one connection, compression off "
+          f"(best of {rounds}; {counts[0]:,} x 64 B text, {counts[1]} x 1 MiB binary)")
+    print(f"  {'server':30s}{'64 B round trips/s':>20s}{'1 MiB MB/s':>14s}"
+          f"{'vs the example server':>26s}")
+    for name, (rate, throughput) in results.items():
+        ratio = "" if base is None else f"{rate / base[0]:.2f}x / {throughput / base[1]:.2f}x"
+        print(f"  {name:30s}{rate:>20,.0f}{throughput:>14,.1f}{ratio:>26s}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
