@@ -22,7 +22,9 @@ What the engines do, and what stands in for it here:
 * build.sh runs with ``bash -eu`` in ``$SRC/wsframe`` with SRC, OUT, WORK,
   SANITIZER, FUZZING_ENGINE and FUZZING_LANGUAGE set as the engines set them.
 
-Then it checks ``$OUT`` as the engines read it (one executable fuzzer per
+Before that it checks that the Dockerfiles (.clusterfuzzlite/, fuzz/oss-fuzz/)
+lay out ``$SRC`` this way and that both project.yaml files say python. Then
+it checks ``$OUT`` as the engines read it (one executable fuzzer per
 fuzz/fuzz_*.py, its ``_seed_corpus.zip`` and ``.dict``, the dictionary in
 libFuzzer's syntax) and runs each fuzzer the way a fuzzing job does: seeds
 unpacked into a corpus directory, ``-dict``, a fixed ``-seed``, for a few
@@ -70,6 +72,28 @@ echo "$name $*" >> "$WORK/compiled.txt"
 
 #: One libFuzzer dictionary entry: an optional name, then a quoted token.
 DICT_LINE = re.compile(r'^(?:[A-Za-z0-9_]+=)?"(?:[^"\\]|\\\\|\\"|\\x[0-9A-Fa-f]{2})+"$')
+
+
+#: What this check assumes of the engines' files; it stops if they say otherwise.
+DOCKERFILE_LINES = ("FROM gcr.io/oss-fuzz-base/base-builder-python",
+                    "COPY . $SRC/wsframe", "WORKDIR $SRC/wsframe",
+                    "COPY .clusterfuzzlite/build.sh $SRC/")
+OSS_FUZZ_LINES = ("FROM gcr.io/oss-fuzz-base/base-builder-python", "WORKDIR $SRC/wsframe",
+                  "RUN cp .clusterfuzzlite/build.sh $SRC/")
+
+
+def check_project_files() -> None:
+    """The Dockerfiles lay out $SRC as this check does, and project.yaml says python."""
+    for path, lines in ((ROOT / ".clusterfuzzlite/Dockerfile", DOCKERFILE_LINES),
+                        (ROOT / "fuzz/oss-fuzz/Dockerfile", OSS_FUZZ_LINES)):
+        text = [line.strip() for line in path.read_text().splitlines()]
+        missing = [line for line in lines if line not in text]
+        if missing:
+            raise SystemExit(f"{path.relative_to(ROOT)} lacks {missing}: the local check "
+                             "would not build what the engines build")
+    for path in (ROOT / ".clusterfuzzlite/project.yaml", ROOT / "fuzz/oss-fuzz/project.yaml"):
+        if "language: python" not in path.read_text().splitlines():
+            raise SystemExit(f"{path.relative_to(ROOT)}: language must be python")
 
 
 def checkout_files() -> list[Path]:
@@ -197,6 +221,7 @@ def build_and_run(scratch: Path, seconds: int) -> bool:
     for directory in (src / "wsframe", out, work / "bin"):
         directory.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    check_project_files()
     for name in checkout_files():                        # Dockerfile: COPY . $SRC/wsframe
         (src / "wsframe" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, src / "wsframe" / name)

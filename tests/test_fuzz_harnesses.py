@@ -208,3 +208,23 @@ def test_a_request_cut_after_get_is_still_websocket() -> None:
     """Found by fuzz_capture: the kind was decided on the first segment alone."""
     request = make_corpus.requests()[0]
     assert _kind_of([request[:3], request[3:]]) == "websocket"
+
+
+# -- the files the engines read (checked in full, with a build, by make fuzz-quick) ----------
+
+ENGINE_FILES = FUZZ.parent / ".clusterfuzzlite"
+
+
+@pytest.mark.skipif(not ENGINE_FILES.exists(), reason="the sdist carries no .clusterfuzzlite/")
+def test_engine_files_and_dictionary_are_what_check_build_assumes(tmp_path: Path) -> None:
+    import check_build
+
+    check_build.check_project_files()
+    check_build.check_dictionary(FUZZ / "websocket.dict")
+    tokens = [line for line in (FUZZ / "websocket.dict").read_text().splitlines()
+              if line.startswith('"')]
+    assert '"permessage-deflate"' in tokens and '"\\x0d\\x0a\\x0d\\x0a"' in tokens
+    bad = tmp_path / "bad.dict"
+    bad.write_text('"ok"\nnot quoted\n')
+    with pytest.raises(SystemExit, match=r"bad\.dict:2"):
+        check_build.check_dictionary(bad)
