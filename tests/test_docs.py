@@ -185,7 +185,8 @@ def test_the_docs_build_covers_every_page_and_every_public_name() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     for page in DOCS.glob("*.md"):
         if page.stem != "index":
-            assert re.search(rf"^{re.escape(page.stem)}$", index, re.M), page.name
+            assert re.search(rf"^{re.escape(page.stem)}$", index, re.M), \
+                f"docs/{page.name}: add '{page.stem}' to a toctree in docs/index.md"
     api = (DOCS / "api.rst").read_text(encoding="utf-8")
     for name in wsframe.__all__:
         assert f"wsframe.{name}\n" in api, name
