@@ -260,7 +260,8 @@ compliance-uvicorn: $(VENV)/.test $(WSTEST)
 # httpx-ws and uvicorn (-k wsproto-), from their pinned sdists, files untouched,
 # each run on the real wsproto and on wsframe.compat.wsproto (installed by a
 # pytest plugin before anything imports wsproto); the counts side by side
-# (docs/embedding.md). About 3 minutes.
+# (docs/embedding.md). Then the live checks: hypercorn, trio-websocket and
+# flask-sock servers and two clients, on 127.0.0.1 (live_check.py). About 4 minutes.
 EVENV    := .venv-embedders
 EMBTOOLS := .tools/embedders
 EMBEDDERS := trio-websocket==0.12.2 hypercorn==0.18.0 simple-websocket==1.1.0 httpx-ws==0.9.0
@@ -285,3 +286,4 @@ $(EVENV)/.ok: requirements/embedders.txt $(EMBTOOLS)/.ok $(UVSDIST)/pyproject.to
 .PHONY: test-embedders
 test-embedders: $(EVENV)/.ok
 	$(EVENV)/bin/python tests/compat/embedders/run_embedders.py
+	$(EVENV)/bin/python tests/compat/embedders/live_check.py

@@ -61,6 +61,20 @@ def test_the_runner_runs_a_file_a_module_and_a_console_script(tmp_path: Path) ->
     assert python("-m", "wsframe.compat.wsproto").returncode == 2
 
 
+def test_the_runner_installs_in_spawned_workers(tmp_path: Path) -> None:
+    """hypercorn starts its workers with multiprocessing's spawn method."""
+    (tmp_path / "workers.py").write_text(
+        "import multiprocessing, sys\n"
+        "def which(_: int) -> str:\n"
+        "    import wsproto\n"
+        "    return wsproto.__name__\n"
+        "if __name__ == '__main__':\n"
+        "    with multiprocessing.get_context('spawn').Pool(1) as pool:\n"
+        "        print(pool.map(which, [0])[0])\n")
+    done = python("-m", "wsframe.compat.wsproto", "workers.py", cwd=tmp_path)
+    assert (done.stdout, done.returncode) == ("wsframe.compat.wsproto\n", 0), done.stderr
+
+
 def test_frame_level_internals_are_out_of_scope() -> None:
     with pytest.raises(AttributeError, match="frame-level machinery"):
         frame_protocol.FrameProtocol  # noqa: B018

@@ -4,10 +4,17 @@ Installs `wsframe.compat.wsproto` as ``wsproto`` first, then runs PROGRAM
 in this process, as its own command would: a console script of an
 installed distribution (``hypercorn app:app``), ``-m MODULE`` (``-m
 hypercorn app:app``), or a Python file (``server.py``).
+
+Worker processes that ``multiprocessing`` starts with its spawn method
+(hypercorn's workers) are fresh interpreters that inherit no modules: the
+command line that starts them is given the same ``install()`` first, before
+they unpickle anything. Forked workers inherit it. Other child processes
+(a ``--reload`` supervisor's, a forkserver's) run without it.
 """
 
 from __future__ import annotations
 
+import multiprocessing.spawn
 import os
 import runpy
 import shutil
@@ -16,7 +23,27 @@ from importlib.metadata import entry_points
 
 from . import install
 
+#: What a spawned worker runs before multiprocessing's own start-up code.
+SPAWN_PRELUDE = "import wsframe.compat.wsproto; wsframe.compat.wsproto.install(); "
+
 USAGE = "usage: python -m wsframe.compat.wsproto (PROGRAM | -m MODULE | FILE.py) [ARGS...]"
+
+
+def install_in_spawned_workers() -> None:
+    """Have processes started with multiprocessing's spawn method install first."""
+    original = multiprocessing.spawn.get_command_line
+    if getattr(original, "wsframe_compat", False):
+        return
+
+    def get_command_line(**kwds: object) -> list[str]:
+        argv: list[str] = list(original(**kwds))
+        if "-c" in argv:
+            code = argv.index("-c") + 1
+            argv[code] = SPAWN_PRELUDE + argv[code]
+        return argv
+
+    get_command_line.wsframe_compat = True  # type: ignore[attr-defined]
+    multiprocessing.spawn.get_command_line = get_command_line
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +52,7 @@ def main(argv: list[str]) -> int:
         print(USAGE, file=sys.stderr if not argv else sys.stdout)
         return 2 if not argv else 0
     install()
+    install_in_spawned_workers()
     if argv[0] == "-m":
         if len(argv) < 2:
             print(USAGE, file=sys.stderr)
