@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import sys
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ class App:
     """The ASGI application of these tests; the path picks the behaviour.
 
     ``/echo`` accepts and echoes; ``/late`` accepts once `release` is set, then
-    reports how many messages and bytes it received; ``/accept`` accepts with
+    reports how many messages and bytes it received; ``/slow`` takes one
+    message, then waits for `release` before it takes the others; ``/accept`` accepts with
     the subprotocol or header in `accept_with`; ``/flood`` sends 64 KiB
     messages until the client goes. Plain HTTP gets 200 ``ok``.
     """
@@ -98,6 +100,10 @@ class App:
                 return
             data = message.get("bytes") or message.get("text", "").encode()
             messages, size = messages + 1, size + len(data)
+            if path == "/slow":
+                if messages == 1:
+                    await self.release.wait()
+                continue
             if path == "/late":
                 await send({"type": "websocket.send", "text": f"{messages} {size}"})
             else:
@@ -352,6 +358,41 @@ def test_early_data_is_bounded_then_delivered() -> None:
                         writer.write(build_close(1000, mask=MASK))
             assert len(events) == 257
             assert events[-2:] == [TextMessage(f"256 {256 * 65536}"), CloseReceived(1000, "")]
+            await close_client(writer)
+    asyncio.run(main())
+
+
+def test_a_burst_of_tiny_messages_is_not_held_as_events() -> None:
+    """256 KiB of empty messages in one read, for an application busy with the
+    first: the server holds them as bytes and parses them a piece at a time
+    (FEED_SIZE), not as 43,000 message events at once (2 MB)."""
+    async def main() -> None:
+        async with serving() as served:
+            reader, writer, head = await open_client(served.port, request("/slow"))
+            assert head[0] == "HTTP/1.1 101 Switching Protocols"
+            [protocol] = served.protocols()
+            frames = build_frame(Opcode.TEXT, b"", mask=MASK) * (2**18 // 6)
+            tracemalloc.start()
+            try:
+                before = tracemalloc.get_traced_memory()[0]
+                writer.write(frames)
+                for _ in range(500):
+                    await asyncio.sleep(0.01)
+                    if served.app.release.is_set() or not protocol.transport.is_reading():
+                        break
+                await asyncio.sleep(0.2)
+                held = tracemalloc.get_traced_memory()[0] - before
+            finally:
+                tracemalloc.stop()
+            assert not protocol.transport.is_reading()      # the application is busy
+            # Beyond the bytes not parsed yet: the events of one piece (~130 KB),
+            # not of a whole read (a 64 KiB read: 11,000 events, 530 KB).
+            unparsed = sum(len(piece) for piece in protocol.backlog)
+            assert held - unparsed < 256 * 1024, (held, unparsed)
+            served.app.release.set()
+            writer.write(build_close(1000, mask=MASK))
+            events = await server_events(reader)
+            assert events == [CloseReceived(1000, "")]
             await close_client(writer)
     asyncio.run(main())
 
