@@ -11,6 +11,8 @@ Seeds are valid inputs and near misses, in each harness's input format
   permessage-deflate offers, plus the malformed offers of issue 21;
 * connection, deflate: exchanges written by wsframe's own writer for the
   peer's role, compressed with each set of permessage-deflate parameters;
+* compat: requests and a client's frames for a server, 101 answers (with
+  an ``{ACCEPT}`` placeholder) and a server's frames for a client, refusals;
 * capture: the sample captures (samples/*.pcap, *.pcapng), synthesized
   connections that carry a handshake and frames, and raw streams
   (samples/*.bin, compressed exchanges) for `wsframe dissect file.bin`.
@@ -35,7 +37,7 @@ from wsframe import MessageWriter, Role  # noqa: E402
 from wsframe.extensions.permessage_deflate import DeflateParams, PerMessageDeflate  # noqa: E402
 from wsframe.handshake import client_request, server_response  # noqa: E402
 
-TARGETS = ("frames", "handshake", "connection", "deflate", "capture")
+TARGETS = ("frames", "handshake", "connection", "deflate", "capture", "compat")
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 MASK = b"\x37\xfa\x21\x3d"
 PARAMS = (DeflateParams(),
@@ -218,8 +220,29 @@ def capture_seeds() -> Iterator[bytes]:
                              bytes((directions, flags, 5 + flags)))
 
 
+def compat_seeds() -> Iterator[bytes]:
+    """wsproto's API: a server reading requests and a client's frames, a client
+    reading answers (``{ACCEPT}`` answers its random key) and a server's frames."""
+    for params, control in ((None, 0), (DeflateParams(client_max_window_bits=12), 2)):
+        client = exchange(Role.CLIENT, params)
+        server = exchange(Role.SERVER, params)
+        for request in requests()[:5]:
+            yield framed(control, [len(request)], request + b"".join(client))
+            yield framed(control | 4, [len(request), len(request) + 20],
+                         request + b"".join(client))
+        extensions = "" if params is None else \
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=12\r\n"
+        answer = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Accept: {ACCEPT}\r\n"
+                  "Sec-WebSocket-Protocol: chat\r\n" + extensions + "\r\n").encode()
+        yield framed(control | 1, [len(answer)], answer + b"".join(server))
+        yield framed(control | 5, [], answer + b"".join(server[:3]))
+    for refusal in responses()[-3:]:
+        yield framed(1, [len(refusal) - 3], refusal)
+
+
 SEEDS = {"frames": frames_seeds, "handshake": handshake_seeds, "connection": connection_seeds,
-         "deflate": deflate_seeds, "capture": capture_seeds}
+         "deflate": deflate_seeds, "capture": capture_seeds, "compat": compat_seeds}
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ sys.path.insert(0, str(FUZZ))
 
 import contract  # noqa: E402
 import harness_capture  # noqa: E402
+import harness_compat  # noqa: E402
 import harness_connection  # noqa: E402
 import harness_deflate  # noqa: E402
 import harness_handshake  # noqa: E402
@@ -228,3 +229,50 @@ def test_engine_files_and_dictionary_are_what_check_build_assumes(tmp_path: Path
     bad.write_text('"ok"\nnot quoted\n')
     with pytest.raises(SystemExit, match=r"bad\.dict:2"):
         check_build.check_dictionary(bad)
+
+
+# -- wsframe.compat.wsproto ------------------------------------------------------------------
+
+#: Found by fuzz_compat: a request whose Sec-WebSocket-Protocol has a byte
+#: over 0x7F makes receive_data raise UnicodeDecodeError (as the real wsproto
+#: 1.3.2 does) instead of RemoteProtocolError. Tolerated by the oracle until
+#: fixed (harness_compat.STRICT_ASCII); this test then turns red.
+NON_ASCII_REQUEST = bytes((0, 0)) + (
+    b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    b"Sec-WebSocket-Protocol: ch\xe6t\r\n\r\n")
+
+
+@pytest.mark.xfail(strict=True, reason="open: a non-ASCII Sec-WebSocket-Protocol makes "
+                                       "compat's receive_data raise UnicodeDecodeError")
+def test_compat_refuses_a_non_ascii_subprotocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness_compat, "STRICT_ASCII", True)
+    harness_compat.check(NON_ASCII_REQUEST)
+
+
+def test_compat_oracle_tolerates_that_case_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    harness_compat.check(NON_ASCII_REQUEST)
+    from wsframe.compat.wsproto import WSConnection
+
+    def broken(self: WSConnection, data: bytes | None) -> None:
+        raise UnicodeDecodeError("ascii", b"\xe6", 0, 1, "elsewhere")
+
+    monkeypatch.setattr(WSConnection, "receive_data", broken)
+    with pytest.raises(contract.Escaped, match="UnicodeDecodeError"):
+        harness_compat.check(NON_ASCII_REQUEST)
+
+
+#: Found by fuzz_compat: a client given a request head as the server's
+#: answer raises ValueError from int() (real wsproto: RemoteProtocolError).
+REQUEST_AS_ANSWER = bytes((1, 0)) + b"GET /x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"
+
+
+@pytest.mark.xfail(strict=True, reason="open: compat's client raises ValueError on an answer "
+                                       "whose status is not a number")
+def test_compat_client_refuses_a_request_as_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(harness_compat, "STRICT_STATUS", True)
+    harness_compat.check(REQUEST_AS_ANSWER)
+
+
+def test_compat_oracle_tolerates_the_status_case() -> None:
+    harness_compat.check(REQUEST_AS_ANSWER)

@@ -13,6 +13,7 @@ sys.path.insert(0, str(FUZZ))
 
 import harness  # noqa: E402
 import harness_capture  # noqa: E402
+import harness_compat  # noqa: E402
 import harness_connection  # noqa: E402
 import harness_deflate  # noqa: E402
 import harness_handshake  # noqa: E402
@@ -23,7 +24,7 @@ from wsframe import Event, MessageReader, ProtocolError, TextChunk  # noqa: E402
 #: (and of its entry point, fuzz/fuzz_<name>.py).
 TARGETS = {"frames": harness.check, "handshake": harness_handshake.check,
            "connection": harness_connection.check, "deflate": harness_deflate.check,
-           "capture": harness_capture.check}
+           "capture": harness_capture.check, "compat": harness_compat.check}
 CASES = sorted((FUZZ / "regressions").glob("*/*.bin"))
 
 
