@@ -287,3 +287,20 @@ def test_tshark_agrees_on_every_frame(path: Path) -> None:
     ours, theirs = compared_with_tshark(path.read_bytes(), path)
     assert ours
     assert ours == theirs
+
+
+def test_after_a_gap_the_summary_does_not_claim_a_close_was_never_sent() -> None:
+    """Issue 24: after a gap in what the client sent, the summary said "the
+    client sent no Close frame", where its Close was most likely in the
+    missing bytes."""
+    original = [p.data for p in packets_of(DEFLATE)]
+    big = max(_data_indices(original), key=lambda i: len(payload_of(original[i])))
+    damaged = run(pcap(original[:big] + original[big + 1:]))
+    summary = next(iter(damaged["summaries"].values()))
+    gapped = next(name for name, d in summary["directions"].items() if d["gap"])
+    sender = gapped.split("_to_")[0]
+    closing = summary["closing_handshake"]
+    assert f"the {sender} sent no Close frame" not in closing
+    assert "may have been in the bytes the capture missed" in closing, closing
+    complete = next(iter(run(DEFLATE)["summaries"].values()))["closing_handshake"]
+    assert "missed" not in complete

@@ -1,26 +1,61 @@
-"""The ``wsframe`` command line, run as a user runs it (a subprocess)."""
+"""The ``wsframe`` command line, as a user runs it.
+
+Most cases call `wsframe.cli.main` in this process with its own stdin,
+stdout and stderr (starting Python for each case took a third of the
+non-integration run); the few about the process itself (the console script,
+a pipe closed early, streaming with bounded memory) start ``python -m
+wsframe`` (`wsframe_process`).
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from wsframe import Opcode, build_close, build_frame
+from wsframe import Opcode, build_close, build_frame, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 KEY = bytes.fromhex("37fa213d")
 
 
-def wsframe(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def wsframe_process(*args: str, stdin: bytes | None = None
+                    ) -> subprocess.CompletedProcess[str]:
+    """``python -m wsframe ARGS`` in a child process, from the checkout's root."""
     return subprocess.run([sys.executable, "-m", "wsframe", *args], input=(
         stdin.decode("latin-1") if stdin is not None else None), capture_output=True,
         text=True, cwd=ROOT, encoding="latin-1" if stdin is not None else "utf-8",
         timeout=60, check=False)
+
+
+def wsframe(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    """``wsframe ARGS`` run in this process (`cli.main`), as `wsframe_process` would:
+    the same exit status, stdout and stderr, from the checkout's root."""
+    encoding = "latin-1" if stdin is not None else "utf-8"
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (io.TextIOWrapper(io.BytesIO(stdin or b""), encoding="latin-1"),
+               io.TextIOWrapper(out, encoding=encoding, write_through=True),
+               io.TextIOWrapper(err, encoding=encoding, write_through=True))
+    saved, cwd = (sys.stdin, sys.stdout, sys.stderr), os.getcwd()
+    sys.stdin, sys.stdout, sys.stderr = streams
+    os.chdir(ROOT)
+    try:
+        status = cli.main(list(args))
+    except SystemExit as exc:           # argparse's own errors and --help
+        status = exc.code if isinstance(exc.code, int) else 2
+    finally:
+        streams[1].flush()
+        streams[2].flush()
+        sys.stdin, sys.stdout, sys.stderr = saved
+        os.chdir(cwd)
+    return subprocess.CompletedProcess(list(args), status, out.getvalue().decode(encoding),
+                                       err.getvalue().decode(encoding))
 
 
 # -- dissect -------------------------------------------------------------------------
@@ -340,3 +375,39 @@ def test_every_subcommand_help_has_a_description_an_example_and_exit_statuses(
     assert "examples:\n  wsframe " + command in run.stdout
     assert "exit status: 0 success" in run.stdout
     assert "2 bad usage" in run.stdout
+
+
+# -- papercuts a new user hit (issue 24, items 7 and 8) --------------------------------
+
+def test_build_takes_its_options_before_the_payload_too() -> None:
+    before = wsframe("build", "binary", "--hex", "c3a9", "--mask", "01020304")
+    after = wsframe("build", "binary", "c3a9", "--hex", "--mask", "01020304")
+    assert before.returncode == after.returncode == 0
+    assert before.stdout == after.stdout == "82 82 01 02 03 04 c2 ab\n"
+    extra = wsframe("build", "text", "a", "b")
+    assert extra.returncode == 2 and "unrecognized arguments: b" in extra.stderr
+
+
+def test_build_errors_name_the_flag_not_the_library_keyword() -> None:
+    run = wsframe("build", "ping", "--no-fin")
+    assert run.returncode == 2
+    assert run.stderr.strip().endswith("pass --no-validate to build it anyway")
+    assert "validate=False" not in run.stderr
+
+
+def test_dissect_hints_at_an_http_handshake() -> None:
+    run = wsframe("dissect", "--raw", "-", stdin=b"GET /chat HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert run.returncode == 1
+    assert "Hint: the input starts with an HTTP handshake (RFC 6455 section 4)" in run.stdout
+    frames = wsframe("dissect", "--role", "client", "--hex", "810548656c6c6f")
+    assert "Hint" not in frames.stdout
+
+
+@pytest.mark.parametrize("args", [("dissect", "samples/valid-exchange.bin"),
+                                  ("build", "close", "--code", "1005"),
+                                  ("explain", "1013"), ("nonsense",)])
+def test_in_process_runs_say_what_the_process_says(args: tuple[str, ...]) -> None:
+    """The in-process harness (`wsframe`) is checked against the real command."""
+    inside, outside = wsframe(*args), wsframe_process(*args)
+    assert (inside.returncode, inside.stdout, inside.stderr) == (
+        outside.returncode, outside.stdout, outside.stderr)

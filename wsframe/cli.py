@@ -246,6 +246,14 @@ def _deflate(args: argparse.Namespace, role: Role) -> list[PerMessageDeflate]:
         raise UsageError(f"--deflate: {exc}") from None
 
 
+# The first bytes of an HTTP request or response: an opening handshake (RFC
+# 6455 4), which comes before any frame and is not one.
+_HTTP_STARTS = (b"GET ", b"HTTP/1.")
+_HTTP_HINT = ("Hint: the input starts with an HTTP handshake (RFC 6455 section 4), which "
+              "is not a frame: dissect the bytes after its blank line, or a capture file "
+              "(.pcap/.pcapng), where wsframe follows the Upgrade itself.")
+
+
 def cmd_dissect(args: argparse.Namespace) -> int:
     """``wsframe dissect``: show every frame as it is read; exit 1 on a violation."""
     if args.file is not None and args.hex is None and not args.raw:
@@ -276,6 +284,8 @@ def cmd_dissect(args: argparse.Namespace) -> int:
             if out is None:
                 print(reading_line(role) + (" (The input is hex text; decoded it.)"
                                             if hex_text is not None else ""))
+                if chunk.startswith(_HTTP_STARTS):
+                    print(_HTTP_HINT)
         for view in dissector.feed(chunk):
             if out is not None:
                 out.frame(frame_json(view))
@@ -480,7 +490,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             frame = build_frame(opcode, payload, fin=not args.no_fin, rsv1=args.rsv1,
                                 mask=mask, validate=not args.no_validate)
     except (ValueError, TypeError) as exc:
-        raise UsageError(str(exc)) from None
+        # The library's errors name its keyword; here the flag is --no-validate.
+        raise UsageError(str(exc).replace("pass validate=False", "pass --no-validate")) from None
     if args.raw:
         sys.stdout.flush()
         sys.stdout.buffer.write(frame)
@@ -659,7 +670,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        # `wsframe build text --hex c3`: argparse takes the optional PAYLOAD
+        # with KIND, before the options, and leaves c3 over; it is the payload.
+        if extra and getattr(args, "command", None) == "build" and args.payload is None \
+                and len(extra) == 1 and not extra[0].startswith("-"):
+            args.payload, extra = extra[0], []
+        if extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE

@@ -348,3 +348,17 @@ def test_a_half_closed_connection_keeps_its_other_direction() -> None:
             output = proxy.stop()
     (summary,) = output["connections"]
     assert summary["tcp_end"] == "closed by the client (FIN)"
+
+
+def test_an_unreachable_upstream_is_said_in_the_summary() -> None:
+    """Issue 24: the summary ended in an empty 'TCP ' state; it says why now."""
+    proxy = Proxy(free_port())                 # nothing listens there
+    try:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_until_eof(client) == b""
+    finally:
+        output = proxy.stop()
+    (connection,) = output["connections"]
+    assert connection["tcp_end"].startswith(
+        "not connected: the upstream could not be reached (")

@@ -170,8 +170,10 @@ class _Tap:
                 server_reader, server_writer = await asyncio.open_connection(
                     host, port, limit=READ_SIZE)
             except OSError as exc:
+                why = exc.strerror or str(exc)
                 self._line(f"[{number}] cannot reach the upstream {_endpoint(host, port)}: "
-                           f"{exc.strerror or exc}")
+                           f"{why}")
+                session.ended = f"not connected: the upstream could not be reached ({why})"
                 return
             self.writers.add(server_writer)
             client_writer.transport.set_write_buffer_limits(WRITE_HIGH_WATER)

@@ -462,10 +462,14 @@ class Session:
         """Who closed, with what, and whether the other side answered."""
         sent = [d for d in self.directions.values() if d.close is not None]
         failed = [d for d in self.directions.values() if d.violation is not None]
+        gapped = sorted(d.sender for d in self.directions.values()
+                        if d.gap is not None and d.close is None)
+        missed = "; a Close frame from the " + " or the ".join(gapped) + \
+            " may have been in the bytes the capture missed" if gapped else ""
         if not sent:
             if failed:
-                return "no Close frame: the connection broke off after a violation"
-            return "no Close frame" + (f" (TCP {self.ended})" if self.ended else "")
+                return "no Close frame: the connection broke off after a violation" + missed
+            return "no Close frame" + (f" (TCP {self.ended})" if self.ended else "") + missed
         # (time, then packet: a capture numbers packets across both directions,
         # the proxy counts reads per direction but stamps them with one clock)
         sent.sort(key=lambda d: (d.close_where.time, d.close_where.packet)
@@ -483,6 +487,10 @@ class Session:
                 "with the same code" if answer_code == code and not same else
                 "with the same code and reason" if same else
                 _close_text(answer_code, answer_reason))
+        elif _peer(first.sender) in gapped:
+            # A gap in the other direction: its Close was most likely in it.
+            text += (f"; no Close frame seen from the {_peer(first.sender)}: it may have "
+                     "been in the bytes the capture missed")
         else:
             text += f"; the {_peer(first.sender)} sent no Close frame"
         return text
