@@ -5,7 +5,7 @@ of fuzz/fuzz_capture.py.
 Input: a control byte, then either a whole capture file or the pieces of
 one TCP connection that the harness wraps into a pcap file itself (so that
 the fuzzer reaches the HTTP Upgrade and the frames without first having to
-learn checksums of nothing and sequence numbers):
+learn pcap records and sequence numbers):
 
     control bit 0     0 = the rest is a capture file, as `wsframe dissect` reads it;
                       1 = a connection: cut points, a byte of directions (one
@@ -17,19 +17,21 @@ learn checksums of nothing and sequence numbers):
     control bit 2     the report as JSON, else text
     control bit 3     the report verbose (the RFC 6455 5.2 diagram per frame)
     control bit 4     assume permessage-deflate when the handshake is not seen
-    control bit 6     (a connection) also dissect the same bytes in other TCP
-                      segments (each piece re-cut into segments of 1-16
-                      bytes, a byte read after the flags) and compare
     control bit 5     the rest is not a capture: cut points, then a raw
                       WebSocket stream as `wsframe dissect file.bin` reads it
                       (`Dissector`; bit 6: as the server reads it, bit 7:
                       keep 64 bytes of each payload), compared whole and cut
+    control bit 6     (a connection) also dissect the same bytes in other TCP
+                      segments (each piece re-cut into segments of 1-16
+                      bytes, the byte read after the flags) and compare
 
 Checks: only `CaptureError` (the damaged-file error the CLI turns into one
 line and exit status 2) leaves `dissect_capture` or the report, nothing
 leaves the raw `Dissector`; memory stays within a budget proportional to the
 input (plus a constant), whatever the bytes declare or inflate to; the raw
-dissection (frames, their text, the verdict) does not depend on the cuts.
+dissection (frames, their text, the verdict) does not depend on the cuts;
+the same connection in other TCP segments gives the same report, packet
+numbers and times aside.
 """
 
 from __future__ import annotations
