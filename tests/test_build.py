@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +58,13 @@ def test_the_c_masking_helper_comes_with_the_native_builds_only() -> None:
         _speedups.apply_mask(b"abc")
     with pytest.raises(TypeError, match=r"unmask_append\(\) takes 4 arguments \(3 given\)"):
         _speedups.unmask_append(bytearray(), b"abc", b"1234")
+
+
+def test_every_slow_test_named_in_conftest_exists() -> None:
+    """The slow marker is given by name (tests/conftest.py): a renamed test
+    would silently lose it."""
+    import conftest
+    names = set()
+    for path in (Path(__file__).parent).rglob("test_*.py"):
+        names |= set(re.findall(r"^def (test_\w+)", path.read_text(encoding="utf-8"), re.M))
+    assert names >= conftest.SLOW, conftest.SLOW - names
