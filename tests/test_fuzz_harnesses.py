@@ -235,16 +235,14 @@ def test_engine_files_and_dictionary_are_what_check_build_assumes(tmp_path: Path
 
 #: Found by fuzz_compat: a request whose Sec-WebSocket-Protocol has a byte
 #: over 0x7F makes receive_data raise UnicodeDecodeError (as the real wsproto
-#: 1.3.2 does) instead of RemoteProtocolError. Tolerated by the oracle until
-#: fixed (harness_compat.STRICT_ASCII); this test then turns red.
+#: 1.3.2 does) instead of RemoteProtocolError. Fixed: RemoteProtocolError with
+#: a 400 hint (the oracle's STRICT_ASCII mode checks it).
 NON_ASCII_REQUEST = bytes((0, 0)) + (
     b"GET / HTTP/1.1\r\nHost: example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     b"Sec-WebSocket-Protocol: ch\xe6t\r\n\r\n")
 
 
-@pytest.mark.xfail(strict=True, reason="open: a non-ASCII Sec-WebSocket-Protocol makes "
-                                       "compat's receive_data raise UnicodeDecodeError")
 def test_compat_refuses_a_non_ascii_subprotocol(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness_compat, "STRICT_ASCII", True)
     harness_compat.check(NON_ASCII_REQUEST)
@@ -263,12 +261,11 @@ def test_compat_oracle_tolerates_that_case_only(monkeypatch: pytest.MonkeyPatch)
 
 
 #: Found by fuzz_compat: a client given a request head as the server's
-#: answer raises ValueError from int() (real wsproto: RemoteProtocolError).
+#: answer raised ValueError from int() (real wsproto: RemoteProtocolError).
+#: Fixed: RemoteProtocolError (the oracle's STRICT_STATUS mode checks it).
 REQUEST_AS_ANSWER = bytes((1, 0)) + b"GET /x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n"
 
 
-@pytest.mark.xfail(strict=True, reason="open: compat's client raises ValueError on an answer "
-                                       "whose status is not a number")
 def test_compat_client_refuses_a_request_as_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(harness_compat, "STRICT_STATUS", True)
     harness_compat.check(REQUEST_AS_ANSWER)

@@ -410,3 +410,19 @@ def test_the_header_helpers() -> None:
     assert generate_accept_token(KEY) == ACCEPT
     assert normed_header_dict([(b"a", b"1"), (b"b", b"2"), (b"a", b"3")]) == {
         b"a": b"1, 3", b"b": b"2"}
+
+
+@pytest.mark.parametrize("header", [b"Sec-WebSocket-Protocol: ch\xe6t",
+                                    b"Sec-WebSocket-Extensions: d\xe9flate"])
+def test_a_non_ascii_list_header_is_a_bad_request(header: bytes) -> None:
+    """Found by fuzz_compat (the real wsproto raises UnicodeDecodeError)."""
+    with pytest.raises(RemoteProtocolError, match="not ASCII") as caught:
+        WSConnection(SERVER).receive_data(request_bytes(header))
+    assert caught.value.event_hint == RejectConnection()
+
+
+def test_a_request_line_is_no_answer() -> None:
+    """Found by fuzz_compat: it raised ValueError from int() on the status."""
+    client, _, _ = client_request()
+    with pytest.raises(RemoteProtocolError, match="not a response"):
+        client.receive_data(b"GET /x?y=1 HTTP/1.1\r\nHost: example.com\r\n\r\n")

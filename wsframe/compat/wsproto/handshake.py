@@ -68,8 +68,14 @@ def _received(head: Head) -> Headers:
 
 
 def _offers(head: Head, name: str) -> list[str]:
-    return [piece for value in head.get_all(name)
-            for piece in split_comma_header(value.encode("latin-1")) if piece]
+    """A list header's items (subprotocols, extension offers): ASCII tokens, so a
+    byte over 0x7F is a malformed handshake (RFC 6455 4.1, 9.1), not a crash."""
+    try:
+        return [piece for value in head.get_all(name)
+                for piece in split_comma_header(value.encode("latin-1")) if piece]
+    except UnicodeDecodeError:
+        raise RemoteProtocolError(f"Bad HTTP message: {name} is not ASCII",
+                                  event_hint=RejectConnection()) from None
 
 
 class H11Handshake:
@@ -280,7 +286,11 @@ class H11Handshake:
         request, key = self._initiating_request, self._key
         if request is None or key is None:
             raise LocalProtocolError("a response arrived before the Request was sent")
-        status = head.start_line[1]
+        version, status, _reason = head.start_line
+        if not version.startswith("HTTP/") or not (status.isascii() and status.isdigit()):
+            # parse_head reads requests too: a request line is no answer.
+            raise RemoteProtocolError("Bad HTTP message: not a response (RFC 9112 4)",
+                                      event_hint=RejectConnection())
         headers = _received(head)
         if status == "101":
             self._events.append(self._establish(head, request, key, remainder))
