@@ -8,8 +8,9 @@ hypercorn app:app``), or a Python file (``server.py``).
 Worker processes that ``multiprocessing`` starts with its spawn method
 (hypercorn's workers) are fresh interpreters that inherit no modules: the
 command line that starts them is given the same ``install()`` first, before
-they unpickle anything. Forked workers inherit it. Other child processes
-(a ``--reload`` supervisor's, a forkserver's) run without it.
+they unpickle anything. Forked workers inherit it. A new interpreter that
+the program starts some other way (subprocess, ``os.exec*``, a forkserver)
+runs without it.
 """
 
 from __future__ import annotations
