@@ -148,6 +148,9 @@ CASES: list[tuple[str, Callable[[], object], type[Exception], str]] = [
      TypeError, r"^host must be a str, not NoneType$"),
     ("client_request(origin non-Latin-1)", lambda: client_request("h", origin="http://ключ"),
      ValueError, r"^origin: the value of Origin has a character that HTTP cannot carry"),
+    ("server_response(headers with an int)",
+     lambda: server_response(KEY, headers=[("X-A", 1)]),  # type: ignore[list-item]
+     TypeError, r"^headers: a header is a \(name, value\) pair of str or bytes, not \(str, int\)$"),
     ("rejection(two Content-Length)",
      lambda: rejection(400, headers=[("Content-Length", "0")], body=b"no"),
      ValueError, r"^headers: Content-Length is set by rejection from body"),

@@ -274,6 +274,14 @@ def test_a_window_bits_value_of_5000_digits_is_declined_not_a_crash() -> None:
         accept_response("permessage-deflate; server_max_window_bits=١٢")   # not a token
 
 
+@pytest.mark.parametrize("header", ["permessage-deflate;;", 'permessage-deflate; a="b',
+                                    "permessage-deflate; x; ,;", "per message deflate"])
+def test_an_offer_that_does_not_parse_is_declined(header: str) -> None:
+    # RFC 7692 5: declined, and the connection goes on without the extension
+    # (it was a HandshakeError: uvicorn leaked the connection, issue 21).
+    assert accept_offer(header) is None
+
+
 # Memory: nothing allocated before it is needed, nothing kept without context.
 
 def test_zlib_state_is_allocated_lazily_and_freed_without_context_takeover() -> None:

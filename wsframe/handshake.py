@@ -390,9 +390,12 @@ def _header_lines(headers: Headers, what: str) -> list[str]:
     for name, value in headers:
         name_text = name.decode("latin-1") if isinstance(name, bytes) else name
         value_text = value.decode("latin-1") if isinstance(value, bytes) else value
-        if not isinstance(name_text, str) or not _TOKEN.match(name_text):
+        if not isinstance(name_text, str) or not isinstance(value_text, str):
+            raise TypeError(f"{what}: a header is a (name, value) pair of str or bytes, not "
+                            f"({type(name).__name__}, {type(value).__name__})")
+        if not _TOKEN.match(name_text):
             raise ValueError(f"{what}: {name!r} is not a header name (an HTTP token)")
-        if not isinstance(value_text, str) or _CONTROL.search(value_text):
+        if _CONTROL.search(value_text):
             raise ValueError(f"{what}: the value of {name_text} has a control character "
                              "(CR and LF would inject headers)")
         if not value_text.isascii() and max(value_text) > "\xff":

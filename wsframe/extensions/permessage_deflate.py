@@ -200,12 +200,19 @@ def negotiate(header: str, *, server_no_context_takeover: bool = False,
     parameters of the response (send ``params.header()`` back), from which
     each side builds its own `PerMessageDeflate` (``PerMessageDeflate(
     Role.SERVER, params)``, ``PerMessageDeflate(Role.CLIENT, params)``), as a
-    proxy that speaks to both does. None: no offer is acceptable.
+    proxy that speaks to both does. None: no offer is acceptable; a header
+    that does not parse (``permessage-deflate;;``) offers nothing acceptable
+    either, and is declined too (RFC 7692 5): the connection goes on
+    without the extension.
     """
     _check_header(header)
     _check_bits("server_max_window_bits", server_max_window_bits, low=9)
     _check_bits("client_max_window_bits", client_max_window_bits, low=8)
-    for name, params in parse_extensions(header):
+    try:
+        offers = parse_extensions(header)
+    except HandshakeError:
+        return None
+    for name, params in offers:
         if name != EXTENSION_NAME:
             continue
         try:
@@ -254,9 +261,9 @@ def accept_offer(header: str, *, server_no_context_takeover: bool = False,
     ``Sec-WebSocket-Extensions`` and the negotiated extension, or None when
     no offer is acceptable (then answer without the extension). An offer
     with unknown, duplicate or invalid parameters is declined (RFC 7692 7.1:
-    "a server MUST decline"), as is one that requires an 8-bit server
-    window, which zlib cannot compress with. (`negotiate` makes the same
-    decision without building the extension.)
+    "a server MUST decline"), as is a header that does not parse and one that
+    requires an 8-bit server window, which zlib cannot compress with.
+    (`negotiate` makes the same decision without building the extension.)
     """
     _check_level(compress_level)
     _check_mem_level(mem_level)
