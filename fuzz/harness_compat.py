@@ -26,10 +26,9 @@ within a budget proportional to the input.
 from __future__ import annotations
 
 import re
-import traceback
 from typing import Any
 
-from contract import Escaped, Input, MiB, check_memory, only, peak_memory, pieces
+from contract import Input, MiB, check_memory, only, peak_memory, pieces
 
 from wsframe.compat.wsproto import ConnectionState, ConnectionType, WSConnection
 from wsframe.compat.wsproto.events import (
@@ -47,32 +46,6 @@ from wsframe.handshake import accept_key
 #: In a client's input, stands for the Sec-WebSocket-Accept that answers its
 #: (random) key, so that the fuzzer can write a valid 101.
 ACCEPT = b"{ACCEPT}"
-
-#: Known open (found by this harness), each tolerated from where it is
-#: raised only, until it is fixed; tests/test_fuzz_harnesses.py keeps each
-#: strict case as an expected failure:
-#:
-#: * STRICT_ASCII: a byte over 0x7F in a request's or a 101's
-#:   Sec-WebSocket-Extensions or Sec-WebSocket-Protocol makes receive_data
-#:   raise UnicodeDecodeError (utilities.split_comma_header), as the real
-#:   wsproto 1.3.2 does, instead of RemoteProtocolError;
-#: * STRICT_STATUS: a client given a head whose second field is not a number
-#:   (a request, "GET /x HTTP/1.1", as the server's answer) raises ValueError
-#:   from int() (handshake._response); the real wsproto raises
-#:   RemoteProtocolError("Bad HTTP message").
-STRICT_ASCII = False
-STRICT_STATUS = False
-
-
-def _known_open(exc: BaseException) -> bool:
-    """One of the known open cases above, raised where it is known to be."""
-    where = traceback.extract_tb(exc.__traceback__)[-1]
-    if isinstance(exc, UnicodeDecodeError):
-        return not STRICT_ASCII and where.filename.endswith("utilities.py") and \
-            where.name in ("split_comma_header", "<listcomp>")
-    return not STRICT_STATUS and type(exc) is ValueError and \
-        where.filename.endswith("handshake.py") and where.name == "_response" and \
-        "invalid literal for int()" in str(exc)
 
 
 def check(data: bytes) -> None:
@@ -106,16 +79,11 @@ def _converse(client: bool, deflate: bool, echo: bool, data: list[bytes]) -> Non
         if connection.state is ConnectionState.CLOSED:
             return
         try:
-            with only((RemoteProtocolError, ValueError), "WSConnection.receive_data / events"):
+            with only((RemoteProtocolError,), "WSConnection.receive_data / events"):
                 connection.receive_data(piece)
                 for event in connection.events():
                     _answer(connection, event, extensions, echo=echo)
         except RemoteProtocolError:
-            return
-        except ValueError as exc:       # UnicodeDecodeError is one
-            if not _known_open(exc):
-                raise Escaped(f"WSConnection.receive_data / events: {type(exc).__name__} "
-                              f"escaped ({exc}); only RemoteProtocolError may") from exc
             return
     # Past the handshake, the transport's end closes the connection (as in
     # wsproto, a handshake cut short stays CONNECTING, a refusal REJECTING).
