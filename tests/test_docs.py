@@ -242,3 +242,15 @@ def test_framing_teaches_masking_and_the_64_bit_length() -> None:
     lengths = text[text.index("## 2."):text.index("## 3.")]
     assert "Extended payload length=65536 (64-bit)" in lengths
     assert "the most significant bit of a 64-bit payload length MUST be 0" in lengths
+
+
+def test_the_development_page_names_every_step_of_ci() -> None:
+    """.ci/run runs only commands the documentation describes."""
+    steps = re.findall(r"^\s*make ([a-z-]+)", (ROOT / ".ci" / "run").read_text(encoding="utf-8"),
+                       re.M)
+    page = (DOCS / "development.md").read_text(encoding="utf-8")
+    assert "test" in steps and "docs" in steps
+    listed = page.split("```")[1]
+    for step in steps:
+        assert re.search(rf"make {step}(?![\w-])", listed) and f"`make {step}" in page, \
+            f"docs/development.md: describe make {step} (in the list and in the CI paragraph)"
