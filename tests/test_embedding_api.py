@@ -332,10 +332,11 @@ def test_body_reader_refuses_truncated_oversized_and_malformed_bodies() -> None:
     with pytest.raises(HandshakeError, match="closed before the end"):
         truncated.feed_eof()
     big = BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\n\r\n"), max_size=4)
-    with pytest.raises(HandshakeError, match="larger than 4 bytes"):
-        big.feed(b"12345")
+    assert big.feed(b"12345") == b"1234"        # what fits, then the error
     with pytest.raises(HandshakeError, match="larger than 4 bytes"):
         big.feed(b"")                           # terminal
+    with pytest.raises(HandshakeError, match="larger than 4 bytes"):
+        big.feed_eof()
     chunked = BodyReader(parse_head(b"HTTP/1.1 400 Bad\r\nTransfer-Encoding: chunked\r\n\r\n"))
     with pytest.raises(HandshakeError, match="invalid chunk size line"):
         chunked.feed(b"zz\r\n")
@@ -425,3 +426,24 @@ def test_a_relay_forwards_a_streamed_message_chunk_by_chunk() -> None:
 def test_check_connect_names_bad_arguments(headers: object) -> None:
     with pytest.raises(TypeError, match=r"^headers"):
         check_connect(headers)  # type: ignore[arg-type]
+
+
+def test_body_reader_gives_the_same_body_and_error_for_every_split() -> None:
+    """Found by the handshake fuzzer: read whole, a broken chunked body lost
+    the bytes before the break; read in pieces, they came out first."""
+    head = b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
+    body = b"5;x=y\r\nhello\r\n1A\r\nabcdefg" + b"\xab" * 19 + b"\r\nzz\r\n"
+    outcomes = set()
+    for cut in range(1, len(body) + 1):
+        reader = BodyReader(parse_head(head))
+        got = b""
+        try:
+            for start in range(0, len(body), cut):
+                got += reader.feed(body[start:start + cut])
+            reader.feed_eof()
+            error = None
+        except HandshakeError as exc:
+            error = str(exc)
+        outcomes.add((got, error))
+    assert outcomes == {(b"hello" + b"abcdefg" + b"\xab" * 19,
+                         "invalid chunk size line b'zz' (RFC 9112 7.1)")}

@@ -537,7 +537,14 @@ class BodyReader:
             self.done = True            # no body (RFC 9112 6.3, point 1)
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
-        """Add received bytes; return the body bytes they complete (b"" if none)."""
+        """Add received bytes; return the body bytes they complete (b"" if none).
+
+        The body bytes before a malformed chunk or past ``max_size`` are
+        returned first, whether they came in an earlier read or in this one;
+        the error is raised by the next call (`feed` or `feed_eof`). So the
+        same bytes give the same body and the same error however they were
+        split.
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data must be bytes, bytearray or memoryview, not "
                             f"{type(data).__name__}")
@@ -545,18 +552,26 @@ class BodyReader:
             raise self._error.with_traceback(None)
         if self.done:
             return b""
+        out = bytearray()
         try:
-            out = self._chunked(bytes(data)) if self._mode == "chunked" else self._plain(
-                bytes(data))
-            self._received += len(out)
-            if self._received > self.max_size:
-                raise HandshakeError(f"the response body is larger than {self.max_size} bytes",
-                                     header="body", required=f"at most {self.max_size} bytes")
+            if self._mode == "chunked":
+                self._chunked(bytes(data), out)
+            else:
+                out += self._plain(bytes(data))
         except HandshakeError as exc:
             self._error = exc
             self._buffer = bytearray()
-            raise
-        return out
+        room = self.max_size - self._received
+        if len(out) > room:
+            del out[room:]              # the bytes within the limit, then the error
+            self._error = HandshakeError(f"the response body is larger than {self.max_size} "
+                                         "bytes", header="body",
+                                         required=f"at most {self.max_size} bytes")
+            self._buffer = bytearray()
+        self._received += len(out)
+        if self._error is not None and not out:
+            raise self._error
+        return bytes(out)
 
     def feed_eof(self) -> None:
         """The connection closed: the body ends here if it may (else HandshakeError)."""
@@ -577,10 +592,10 @@ class BodyReader:
         self.done = self._left == 0
         return out
 
-    def _chunked(self, data: bytes) -> bytes:
+    def _chunked(self, data: bytes, out: bytearray) -> None:
+        """Decode chunked data (RFC 9112 7.1) onto ``out``, up to an error."""
         buffer = self._buffer
         buffer += data
-        out = bytearray()
         while not self.done:
             if self._chunk_left > 0:                    # chunk data
                 piece = buffer[:self._chunk_left]
@@ -612,7 +627,6 @@ class BodyReader:
                 self._chunk_left = int(size, 16) or -3  # 0: the last chunk, trailers follow
             elif not line:                              # the end of the trailers
                 self.done = True
-        return bytes(out)
 
 
 def server_response(key: str, *, extensions: str | None = None,
