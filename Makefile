@@ -287,3 +287,10 @@ $(EVENV)/.ok: requirements/embedders.txt $(EMBTOOLS)/.ok $(UVSDIST)/pyproject.to
 test-embedders: $(EVENV)/.ok
 	$(EVENV)/bin/python tests/compat/embedders/run_embedders.py
 	$(EVENV)/bin/python tests/compat/embedders/live_check.py
+
+# Autobahn sections 1-7, 9, 10, 12, 13 against hypercorn serving an ASGI echo app
+# on wsframe.compat.wsproto (every case OK or INFORMATIONAL) and, in the same run,
+# on the real wsproto (reported beside it). Several minutes; not in CI.
+.PHONY: compliance-hypercorn
+compliance-hypercorn: $(EVENV)/.ok $(WSTEST)
+	$(EVENV)/bin/python tests/compat/embedders/autobahn_hypercorn.py --wstest $(WSTEST)
