@@ -3,6 +3,7 @@ since the test process itself may have the real wsproto imported."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,9 +13,15 @@ import pytest
 from wsframe.compat.wsproto import SUBMODULES, frame_protocol
 
 
-def python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def python(*args: str, cwd: Path | None = None,
+           path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """This Python in a child process; ``path`` is put first on its PYTHONPATH."""
+    env = None
+    if path is not None:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [str(path), *filter(None, [os.environ.get("PYTHONPATH")])])}
     return subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                          timeout=60, check=False, cwd=cwd)
+                          timeout=60, check=False, cwd=cwd, env=env)
 
 
 def test_install_makes_wsproto_and_its_submodules_resolve_here() -> None:
@@ -51,7 +58,11 @@ def test_the_runner_runs_a_file_a_module_and_a_console_script(tmp_path: Path) ->
         "import sys, wsproto\nprint(wsproto.__name__, sys.argv[1:])\n")
     done = python("-m", "wsframe.compat.wsproto", "prog.py", "a", "-b", cwd=tmp_path)
     assert done.stdout == "wsframe.compat.wsproto ['a', '-b']\n"
-    done = python("-m", "wsframe.compat.wsproto", "-m", "prog", "c", cwd=tmp_path)
+    # -m finds prog in the current folder as `python -m` does, so not under
+    # PYTHONSAFEPATH (which make test-compiled and test-speedups set): its path
+    # is given here instead.
+    done = python("-m", "wsframe.compat.wsproto", "-m", "prog", "c", cwd=tmp_path,
+                  path=tmp_path)
     assert done.stdout == "wsframe.compat.wsproto ['c']\n"
     done = python("-m", "wsframe.compat.wsproto", "wsframe", "--version")   # a console script
     assert done.returncode == 0 and done.stdout.startswith("wsframe ")
