@@ -55,13 +55,15 @@ class App:
     ``/echo`` accepts and echoes; ``/late`` accepts once `release` is set, then
     reports how many messages and bytes it received; ``/slow`` takes one
     message, then waits for `release` before it takes the others; ``/accept`` accepts with
-    the subprotocol or header in `accept_with`; ``/flood`` sends 64 KiB
+    the subprotocol or header in `accept_with`; ``/close`` accepts, then closes
+    with `close_with`; ``/flood`` sends 64 KiB
     messages until the client goes. Plain HTTP gets 200 ``ok``.
     """
 
     def __init__(self) -> None:
         self.release = asyncio.Event()
         self.accept_with: Message = {}
+        self.close_with: Message = {}
         self.disconnects: list[Message] = []
         self.sent = 0
         self.errors: list[BaseException] = []
@@ -84,6 +86,12 @@ class App:
                 raise
         else:
             await send({"type": "websocket.accept"})
+        if path == "/close":
+            try:
+                await send({"type": "websocket.close", **self.close_with})
+            except Exception as error:
+                self.errors.append(error)
+                raise
         if path == "/flood":
             try:
                 while True:
@@ -573,4 +581,41 @@ def test_an_application_streaming_still_reads_the_clients_close() -> None:
                 await asyncio.sleep(0.01)
             [raised] = served.app.errors
             assert isinstance(raised, OSError)          # ClientDisconnected
+    asyncio.run(main())
+
+
+# -- codes at the boundary, and the end of the transport (issue 22, part 1) -------------------
+
+def test_a_close_code_that_may_not_be_sent_is_fitted_not_an_error() -> None:
+    """An application closing with 1004 and a 200-byte reason: the client gets
+    Close 1000 with the reason's first 123 bytes (wsframe.fit_close), and the
+    application no exception."""
+    async def main() -> None:
+        async with serving() as served:
+            served.app.close_with = {"code": 1004, "reason": "x" * 200}
+            reader, writer, head = await open_client(served.port, request("/close"))
+            assert head[0] == "HTTP/1.1 101 Switching Protocols"
+            answer = await asyncio.wait_for(reader.readexactly(2 + 2 + 123), 5)
+            assert answer == b"\x88\x7d" + (1000).to_bytes(2, "big") + b"x" * 123
+            writer.write(build_frame(Opcode.CLOSE, (1000).to_bytes(2, "big"), mask=MASK))
+            await close_client(writer)
+            assert await served.settled() == set()
+            assert served.app.errors == []
+    asyncio.run(main())
+
+
+def test_a_client_that_drops_tcp_is_disconnect_1006() -> None:
+    """No Close frame before the end of the transport: the application's
+    websocket.disconnect carries 1006 (Connection.receive_eof, RFC 6455 7.1.5)."""
+    async def main() -> None:
+        async with serving() as served:
+            _reader, writer, head = await open_client(served.port, request("/echo"))
+            assert head[0] == "HTTP/1.1 101 Switching Protocols"
+            writer.close()
+            assert await served.settled() == set()
+            for _ in range(50):
+                if served.app.disconnects:
+                    break
+                await asyncio.sleep(0.05)
+            assert [m.get("code") for m in served.app.disconnects] == [1006]
     asyncio.run(main())

@@ -71,6 +71,7 @@ from wsframe import (
     Role,
     State,
     TextMessage,
+    fit_close,
 )
 from wsframe.extensions.permessage_deflate import PerMessageDeflate, accept_offer
 from wsframe.handshake import (
@@ -182,6 +183,9 @@ class WSFrameProtocol(asyncio.Protocol):
         try:
             self._stop_keepalive()
             connection = self.connection
+            if connection is not None:
+                # The transport ended: 1006 unless a Close frame came (RFC 6455 7.1.5).
+                connection.receive_eof()
             code = connection.close_code if connection is not None and \
                 connection.close_code is not None else 1006
             self._disconnect(code if self.handshake_complete else 1006)
@@ -657,7 +661,9 @@ class WSFrameProtocol(asyncio.Protocol):
                 code = message.get("code", 1000)
                 reason = message.get("reason") or ""
                 self._disconnect(code, reason)
-                connection.close(code, reason)
+                # A code that may not be sent (1004-1006, 1015, ...) or a reason
+                # over 123 bytes becomes one that may, rather than an error.
+                connection.close(*fit_close(code, reason))
                 self._flush()
                 if self.events is not None:
                     self._process()     # look for the client's Close in what was read
