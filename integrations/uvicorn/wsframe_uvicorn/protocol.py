@@ -641,7 +641,10 @@ class WSFrameProtocol(asyncio.Protocol):
                 self._close_transport()
         else:
             connection = self.connection
-            assert connection is not None
+            if connection is None:
+                # The transport was lost before the handshake was answered
+                # (connection_lost ends the handshake): nothing to send to.
+                raise ClientDisconnected()
             if connection.state is not State.OPEN:
                 if connection.close_received is not None or connection.failure is not None \
                         or self.transport.is_closing():
