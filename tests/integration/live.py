@@ -117,7 +117,15 @@ def loopback_capture(path: Path, ports: list[int]) -> Iterator[None]:
     try:
         yield
     finally:
-        time.sleep(0.5)
+        # Until the file stops growing (at least 0.5 s, at most 5 s): on a busy
+        # machine tcpdump writes the last packets late.
+        size, deadline = -1, time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            grown = raw.stat().st_size if raw.exists() else 0
+            if grown == size:
+                break
+            size = grown
         proc.terminate()
         proc.wait(10)
         expression = " or ".join(f"tcp port {port}" for port in ports)
