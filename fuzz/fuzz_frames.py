@@ -19,8 +19,8 @@ import atheris  # type: ignore[import-untyped]
 sys.path.insert(0, str(Path(__file__).resolve().parent))         # the harnesses
 sys.path.append(str(Path(__file__).resolve().parent.parent))     # the checkout, if not installed
 
-# Only what is under test: instrumenting numpy (which wsframe.masking may
-# detect) would cost seconds at every start.
+# Only what is under test: instrumenting every module imported (the standard
+# library's too) would cost seconds at every start.
 with atheris.instrument_imports(include=["wsframe", "contract", "harness"]):
     import harness
 
