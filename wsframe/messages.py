@@ -311,10 +311,15 @@ class MessageReader(FrameDecoder[Event]):
             text = utf8.decode(data, final)
         except Utf8Error as exc:
             raise _not_utf8(self._text_size + len(buffer) + exc.position, offset) from None
+        self._keep_ascii_run()
+        self._keep(text, len(data))
+
+    def _keep_ascii_run(self) -> None:
+        """Keep the ASCII bytes buffered since the last kept text, as text."""
+        buffer = self._buffer
         if buffer:
             self._keep(buffer.decode("utf-8"), len(buffer))     # ASCII: a copy
             self._buffer = bytearray()
-        self._keep(text, len(data))
 
     def _keep(self, text: str, size: int) -> None:
         """Keep ``text`` (``size`` bytes received) as part of the message."""
@@ -407,10 +412,8 @@ class MessageReader(FrameDecoder[Event]):
             elif self._text_size:
                 # Text that was not all ASCII: joined from what the UTF-8
                 # check decoded, with the ASCII run after it.
-                buffer = self._buffer
-                buffer += data
-                if buffer:
-                    self._keep(buffer.decode("utf-8"), len(buffer))
+                self._buffer += data
+                self._keep_ascii_run()
                 out.append(TextMessage("".join(self._texts) + "".join(self._small)))
             else:
                 buffer = self._buffer
