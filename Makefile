@@ -193,10 +193,14 @@ $(UVENV)/.ok: requirements/uvicorn.txt $(UVSDIST)/pyproject.toml
 		.tools/uvicorn/uvicorn-0.54.0.tar.gz -r requirements/uvicorn.txt
 	touch $@
 
+# The checkout's wsframe and wsframe_uvicorn, installed afresh (not editable) into
+# .venv-uvicorn before each use: the suite and the probe import both.
+UVINSTALL = $(UVENV)/bin/python -m pip --disable-pip-version-check -q install --force-reinstall \
+	--no-deps . ./integrations/uvicorn
+
 # uvicorn's own WebSocket tests (from its sdist, files untouched) on WSFrameProtocol.
 test-uvicorn: $(UVENV)/.ok
-	$(UVENV)/bin/python -m pip --disable-pip-version-check -q install --force-reinstall \
-		--no-deps . ./integrations/uvicorn
+	$(UVINSTALL)
 	$(UVENV)/bin/python -m mypy --strict integrations/uvicorn/wsframe_uvicorn \
 		integrations/uvicorn/tests
 	$(UVENV)/bin/python integrations/uvicorn/tests/run_uvicorn_suite.py $(UVSDIST)
@@ -206,6 +210,7 @@ test-uvicorn: $(UVENV)/.ok
 # docs/uvicorn-hardening.md. About 4 minutes. PROBE_ARGS="--requests 500" for less.
 .PHONY: probe-uvicorn
 probe-uvicorn: $(UVENV)/.ok
+	$(UVINSTALL)
 	$(UVENV)/bin/python integrations/uvicorn/tests/hostile_probe.py $(PROBE_ARGS)
 
 # The test suite on every Python 3.10-3.13 that pyenv provides here.

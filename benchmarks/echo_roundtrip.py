@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from wsframe import BinaryMessage, Connection, Role, TextMessage
 from wsframe.handshake import HeadReader, check_response, client_request
+from wsframe.tools.net import free_port, wait_listening
 
 MAX = 4 * 2**20         # the largest message every server must accept
 
@@ -121,25 +122,9 @@ def start(name: str, port: int) -> subprocess.Popen[bytes]:
              str(ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     proc = subprocess.Popen(command, env=env, **quiet)   # type: ignore[call-overload]
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc  # type: ignore[no-any-return]
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{name}: nothing listens on {port}")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    # A RuntimeError if it exits, or is not listening after 20 s (then killed).
+    wait_listening(port, proc, timeout=20, name=name)
+    return proc  # type: ignore[no-any-return]
 
 
 # -- the client: one for every server -----------------------------------------------------

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,30 +27,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from wsframe.tools.net import NotListening, free_port, wait_listening
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSING = {"OK", "INFORMATIONAL"}
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """Wait until something accepts connections on ``port``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited early with status {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
 
 
 class Group:
@@ -68,7 +47,10 @@ class Group:
             proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL,
                                     env=env)
             self.procs.append(proc)
-            wait_listening(port, proc)
+            try:      # (the server's stderr is this process's: a traceback shows above)
+                wait_listening(port, proc, timeout=15.0, interval=0.1, name=agent)
+            except NotListening as exc:
+                raise SystemExit(str(exc)) from None
             spec_servers.append({"agent": agent, "url": f"ws://127.0.0.1:{port}"})
         report.mkdir(parents=True, exist_ok=True)
         spec = {"outdir": str(report), "servers": spec_servers, "cases": cases,

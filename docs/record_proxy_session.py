@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,20 +20,10 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
+from wsframe.tools.net import NotListening, wait_listening
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_PORT, PROXY_PORT = 9001, 9002
-
-
-def wait_listening(port: int) -> None:
-    """Until something accepts connections on 127.0.0.1:port."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 async def session() -> None:
@@ -53,7 +42,10 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, str(ROOT / "examples" / "echo_server.py"),
                                "--port", str(SERVER_PORT)], stdout=subprocess.DEVNULL)
     try:
-        wait_listening(SERVER_PORT)
+        try:
+            wait_listening(SERVER_PORT, server, name="examples/echo_server.py")
+        except NotListening as exc:
+            raise SystemExit(str(exc)) from None
         command = (f"wsframe proxy --listen 127.0.0.1:{PROXY_PORT} "
                    f"--upstream 127.0.0.1:{SERVER_PORT}")
         proxy = subprocess.Popen([sys.executable, "-m", "wsframe", *command.split()[1:]],

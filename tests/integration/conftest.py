@@ -6,36 +6,18 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from wsframe.handshake import check_response, client_request, parse_head
+from wsframe.tools.net import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "examples"))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
+__all__ = ["ROOT", "EchoServer", "free_port", "upgraded_socket", "wait_listening"]
 
 
 class EchoServer:
@@ -50,7 +32,15 @@ class EchoServer:
         self.proc = subprocess.Popen(
             [sys.executable, str(ROOT / "examples/echo_server.py"), "--port", str(self.port),
              *args], stdout=subprocess.DEVNULL, stderr=self._stderr)
-        wait_listening(self.port, self.proc)
+        try:
+            # A server that dies on start fails the test with its traceback.
+            wait_listening(self.port, self.proc, name="examples/echo_server.py",
+                           output=self.stderr)
+        except BaseException:
+            self.proc.kill()
+            self.proc.wait()
+            self._stderr.close()
+            raise
 
     def stderr(self) -> str:
         """Everything the server wrote to stderr so far."""

@@ -33,7 +33,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from wsframe import Opcode, build_frame
+from wsframe.tools.net import free_port, wait_listening
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
@@ -97,14 +97,6 @@ async def app(scope: Message, receive: Callable[[], Awaitable[Message]],
 
 # -- the server in a child process --------------------------------------------------------
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class Server:
     """uvicorn serving `app` with one WebSocket backend, in a child process."""
 
@@ -120,17 +112,8 @@ class Server:
              "--ws", BACKENDS[backend], "--host", "127.0.0.1", "--port", str(self.port),
              "--lifespan", "off", "--log-level", "critical", *options],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"uvicorn --ws {backend} exited with {self.proc.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        self.proc.kill()
-        raise RuntimeError(f"uvicorn --ws {backend} is not listening after 20 s")
+        # (A RuntimeError when it exits or is not listening after 20 s: then killed.)
+        wait_listening(self.port, self.proc, timeout=20, name=f"uvicorn --ws {backend}")
 
     def rss(self) -> float:
         """Resident memory now, in MB (VmRSS)."""
