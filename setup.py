@@ -24,7 +24,7 @@ from setuptools import Extension, setup
 COMPILED = [
     "wsframe/frame.py",
     "wsframe/events.py",
-    "wsframe/header.py",
+    "wsframe/header_bits.py",
     "wsframe/masking.py",
     "wsframe/utf8.py",
     "wsframe/decoder.py",

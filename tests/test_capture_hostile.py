@@ -41,7 +41,7 @@ from wsframe.dissect import CAPTURE_KEEP, frame_json, render_frame_line
 from wsframe.tools.capture import CaptureStats, SummaryRecord, dissect_capture
 from wsframe.tools.pcap import CaptureError, Packet, Segment, decode, read_packets
 from wsframe.tools.session import FrameRecord, Session
-from wsframe.tools.tcp import DEFAULT_MAX_PENDING, SEGMENT_COST, Connections
+from wsframe.tools.tcp import DEFAULT_MAX_PENDING, SEGMENT_COST, TcpConnections
 
 DEFLATE = (SAMPLES / "capture-deflate.pcap").read_bytes()
 PACKETS = [p.data for p in packets_of(DEFLATE)]
@@ -162,7 +162,7 @@ def _one_byte_segments(count: int) -> list[Segment]:
 
 
 def _reassemble(segments: list[Segment]) -> tuple[float, bytes]:
-    connections = Connections(max_pending=2**40, max_total_pending=None)
+    connections = TcpConnections(max_pending=2**40, max_total_pending=None)
     out = []
     started = time.process_time()
     for segment in segments:
@@ -187,7 +187,7 @@ def test_out_of_order_reassembly_is_not_quadratic() -> None:
 def test_held_segments_count_what_they_cost() -> None:
     """One-byte segments cost their packet and ~640 bytes of objects each: the
     4 MiB out-of-order buffer fills after ~6,000 of them, not 4 million."""
-    connections = Connections()
+    connections = TcpConnections()
     syn, *segments = _one_byte_segments(8_000)
     connection, _chunks, _new = connections.add(syn)
     assert connection is not None

@@ -23,7 +23,7 @@ from wsframe import (
     build_frame,
 )
 from wsframe.decoder import FrameDecoder, FrameHeader
-from wsframe.header import RSV2, FirstByte
+from wsframe.header_bits import RSV2, FirstByte
 
 KEY = bytes.fromhex("a1b2c3d4")
 

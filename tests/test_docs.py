@@ -254,3 +254,26 @@ def test_the_development_page_names_every_step_of_ci() -> None:
     for step in steps:
         assert re.search(rf"make {step}(?![\w-])", listed) and f"`make {step}" in page, \
             f"docs/development.md: describe make {step} (in the list and in the CI paragraph)"
+
+
+def test_the_api_reference_says_of_every_module_whether_it_is_public() -> None:
+    """Every module of the package is named in docs/api.rst: documented there
+    (public) or listed as internal, so a newcomer can see the public surface."""
+    package = DOCS.parent / "wsframe"
+    api = (DOCS / "api.rst").read_text(encoding="utf-8")
+    public = set(re.findall(r"^\.\. automodule:: (\S+)$", api, re.M))
+    head, _, _ = api.partition("\nwsframe\n-------\n")
+    internal_text = head.split("Every other module is internal", 1)[1]
+    named = set(re.findall(r"``(wsframe[\w.]*)``", internal_text))
+    modules = set()
+    for path in package.rglob("*"):
+        if path.suffix not in (".py", ".c") or "compat" in path.relative_to(package).parts[:1]:
+            continue
+        parts = list(path.relative_to(DOCS.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules.add(".".join(parts))
+    missing = sorted(m for m in modules if m not in public and m not in named)
+    assert not missing, f"docs/api.rst: say whether these are public or internal: {missing}"
+    assert not public & named, "a module listed as both public and internal"
+    assert {"wsframe", "wsframe.handshake", "wsframe.masking"} <= public

@@ -315,3 +315,20 @@ def test_frame_limit_follows_the_message_limit() -> None:
                              max_frame_size=2**20)
     assert error is not None and error.violation is Violation.FRAME_TOO_BIG
     assert MessageReader(Role.SERVER, max_message_size=None).max_frame_size is None
+
+
+def test_max_frame_size_says_what_is_enforced_and_cannot_be_changed_afterwards() -> None:
+    # It was a plain attribute: assigning it changed what the reader reported,
+    # not what it enforced (the limit was copied when the decoder was built).
+    from wsframe import FrameParser
+    reader = MessageReader(Role.SERVER, max_message_size=100, max_frame_size=10)
+    parser = FrameParser(Role.SERVER, max_frame_size=10)
+    for decoder in (reader, parser):
+        assert decoder.max_frame_size == 10
+        with pytest.raises(AttributeError):
+            decoder.max_frame_size = 1000   # type: ignore[misc]
+        assert decoder.max_frame_size == 10
+    events, error = read_all(client_frame(Opcode.BINARY, b"x" * 11), max_message_size=100,
+                             max_frame_size=10)
+    assert events == [] and error is not None and error.violation is Violation.FRAME_TOO_BIG
+    assert MessageReader(Role.SERVER, max_message_size=100).max_frame_size == 100

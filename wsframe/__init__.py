@@ -7,11 +7,11 @@ a socket, never sleeps and never reads a clock: the caller owns all I/O.
 import importlib.machinery as _machinery
 
 from . import decoder as _decoder
+from .builders import build_close, build_frame, fit_close, parse_close_payload
 from .close_codes import CloseCode, may_be_sent
 from .connection import Connection, State
 from .errors import ConnectionClosed, ProtocolError, Violation
 from .frame import Frame
-from .frames import build_close, build_frame, fit_close, parse_close_payload
 from .messages import (
     DEFAULT_MAX_MESSAGE_SIZE,
     BinaryChunk,

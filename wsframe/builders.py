@@ -30,7 +30,7 @@ from struct import Struct
 from .checks import check_bytes
 from .close_codes import CloseCode, may_be_sent
 from .errors import MAX_REASON_BYTES, ProtocolError, Violation
-from .header import HEAD_16, HEAD_64, OPCODES, RSV1, RSV2, RSV3, first_byte_problem
+from .header_bits import HEAD_16, HEAD_64, OPCODES, RSV1, RSV2, RSV3, first_byte_problem
 from .masking import encode_masked
 from .opcodes import Opcode
 

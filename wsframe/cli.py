@@ -32,6 +32,7 @@ from typing import IO, Any, NoReturn
 
 from . import COMPILED, __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
+from .builders import build_close, build_frame
 from .close_codes import CloseCodeInfo, Retry, compare, explain
 from .dissect import (
     CAPTURE_MAX_CONNECTIONS,
@@ -46,7 +47,6 @@ from .dissect import (
     verdict_json,
 )
 from .extensions.permessage_deflate import DeflateParams, PerMessageDeflate
-from .frames import build_close, build_frame
 from .handshake import HandshakeError
 from .messages import DEFAULT_MAX_MESSAGE_SIZE, FOLLOW_MESSAGE_LIMIT
 from .opcodes import Opcode

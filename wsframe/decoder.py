@@ -53,10 +53,10 @@ from collections.abc import Iterable, Iterator
 from struct import Struct
 from typing import Final, Generic, SupportsIndex, TypeVar
 
+from .builders import parse_close_payload
 from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
-from .frames import parse_close_payload
-from .header import FirstByte, FrameKind, first_byte_problem, first_byte_table
+from .header_bits import FirstByte, FrameKind, first_byte_problem, first_byte_table
 from .masking import apply_mask, mask_int, mask_small, unmask_append, unmask_buffer
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
@@ -161,7 +161,7 @@ class FrameDecoder(Generic[_T]):
     # Slots: no per-instance dict (a server holds one decoder per connection).
     __slots__ = ("_error", "_extension_rsv", "_first", "_frame_limit", "_head", "_header",
                  "_in_message", "_keys", "_length", "_mask_bit", "_need", "_payload",
-                 "_received", "_state", "_stop_at_close", "_whole", "max_frame_size", "role",
+                 "_received", "_state", "_stop_at_close", "_whole", "role",
                  "strict")
 
     # Integer and flag arguments are annotated SupportsIndex and Flag, not int
@@ -178,7 +178,6 @@ class FrameDecoder(Generic[_T]):
             raise ValueError("extension_rsv may only contain the bits 0x40, 0x20 and 0x10, "
                              f"not {extension_rsv!r}")
         self.role = role
-        self.max_frame_size = limit
         self._frame_limit = limit               # what the state machine enforces
         self.strict = bool(strict)
         self._extension_rsv = rsv
@@ -250,6 +249,15 @@ class FrameDecoder(Generic[_T]):
         for chunk in chunks:
             items.extend(self.feed(chunk))
         return items
+
+    @property
+    def max_frame_size(self) -> int | None:
+        """The largest frame payload accepted, in bytes (None: no limit).
+
+        Read-only: the limit is fixed when the decoder is built, so that what
+        this says is always what the state machine enforces (RFC 6455 10.4).
+        """
+        return self._frame_limit
 
     @property
     def error(self) -> ProtocolError | None:

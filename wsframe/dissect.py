@@ -33,12 +33,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .builders import build_close, parse_close_payload
 from .close_codes import explain
 from .decoder import FrameDecoder, FrameHeader
 from .errors import ProtocolError, Violation
 from .frame import Frame
-from .frames import build_close, parse_close_payload
-from .header import OPCODES, FirstByte
+from .header_bits import OPCODES, FirstByte
 from .masking import apply_mask
 from .messages import (
     FOLLOW_MESSAGE_LIMIT,

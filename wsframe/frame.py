@@ -1,7 +1,7 @@
 """Frame: the record of one frame, as received or to be sent (RFC 6455 5.2).
 
 A plain record with slots: the decoder makes one per frame, once its payload
-is known and unmasked; `build_frame` (frames.py) turns the fields into bytes.
+is known and unmasked; `build_frame` (builders.py) turns the fields into bytes.
 """
 
 from __future__ import annotations

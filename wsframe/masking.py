@@ -45,7 +45,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from .header import HEAD_16, HEAD_64
+from .header_bits import HEAD_16, HEAD_64
 
 __all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "encode_masked", "implementations",
            "mask_frame", "mask_int", "mask_small", "unmask_append", "unmask_buffer"]

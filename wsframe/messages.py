@@ -57,7 +57,7 @@ from .events import (
     TextMessage,
 )
 from .extensions.base import TransformError
-from .header import RSV1, RSV2, RSV3, FirstByte, FrameKind
+from .header_bits import RSV1, RSV2, RSV3, FirstByte, FrameKind
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -160,7 +160,7 @@ class MessageReader(FrameDecoder[Event]):
 
     __slots__ = ("_buffer", "_extensions", "_incoming", "_opcode", "_piece_fin",
                  "_piece_offset", "_plain_text", "_quick", "_small", "_streamed", "_text_size",
-                 "_texts", "_utf8", "max_message_size", "stream")
+                 "_texts", "_utf8", "_frames_up_to", "max_message_size", "stream")
 
     def __init__(self, role: Role, *,
                  max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -184,7 +184,7 @@ class MessageReader(FrameDecoder[Event]):
         super().__init__(role, max_frame_size=decoder_limit, extension_rsv=rsv,
                          stop_at_close=True)
         self.max_message_size = message_limit
-        self.max_frame_size = frame_limit
+        self._frames_up_to = frame_limit
         self.stream = bool(stream)
         # A whole frame with FIN set and no message in progress is a whole
         # message, decoded straight from its frame, unless streaming or an
@@ -210,6 +210,17 @@ class MessageReader(FrameDecoder[Event]):
         self._piece_offset = 0
         self._piece_fin = False
         self._plain_text = False    # an uncompressed text frame, not streamed
+
+    @property
+    def max_frame_size(self) -> int | None:
+        """The largest frame payload accepted, in bytes (None: no limit).
+
+        Read-only, fixed when the reader is built. Following the message
+        limit (the default), an uncompressed frame over it fails as the
+        message over ``max_message_size`` it starts (1009, RFC 6455 10.4),
+        before its payload is kept; so the limit always holds.
+        """
+        return self._frames_up_to
 
     @property
     def buffered(self) -> int:

@@ -15,7 +15,7 @@ from typing import SupportsIndex
 from .checks import Flag
 from .decoder import DEFAULT_MAX_FRAME_SIZE, FrameDecoder, FrameHeader
 from .frame import Frame
-from .header import FirstByte
+from .header_bits import FirstByte
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role

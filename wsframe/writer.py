@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from .builders import build_close, build_frame, encode_frame
 from .checks import check_bytes, check_count, check_extensions, check_role
 from .close_codes import CloseCode
 from .errors import ConnectionClosed
@@ -35,7 +36,6 @@ from .events import (
     TextChunk,
     TextMessage,
 )
-from .frames import build_close, build_frame, encode_frame
 from .opcodes import Opcode
 from .roles import Role
 

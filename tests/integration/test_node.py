@@ -33,9 +33,8 @@ from typing import Any
 import client as wsclient  # examples/client.py
 import pytest
 
-from wsframe import CloseReceived, ProtocolError, TextMessage, build_frame
+from wsframe import CloseReceived, Opcode, ProtocolError, TextMessage, build_frame
 from wsframe.extensions.permessage_deflate import DeflateParams
-from wsframe.header import Opcode
 
 from .conftest import ROOT, EchoServer, free_port, wait_listening
 from .test_interop import wsframe_client_exchange

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from ..checks import check_count, check_role
 from ..errors import ProtocolError, Violation
 from ..handshake import HandshakeError, parse_extensions
-from ..header import RSV1
+from ..header_bits import RSV1
 from ..opcodes import Opcode
 from ..roles import Role
 from .base import TransformError

@@ -50,9 +50,9 @@ from .tcp import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_PENDING,
     DEFAULT_MAX_TOTAL_PENDING,
-    Connection,
-    Connections,
     Stream,
+    TcpConnection,
+    TcpConnections,
 )
 
 __all__ = ["CaptureReport", "SummaryRecord", "dissect_capture"]
@@ -102,7 +102,7 @@ def dissect_capture(handle: IO[bytes], *, max_message_size: int | None
     """
     stats = stats if stats is not None else CaptureStats()
     stats.max_connections = max_connections
-    connections = Connections(max_pending, max_total_pending=max_total_pending,
+    connections = TcpConnections(max_pending, max_total_pending=max_total_pending,
                               max_connections=max_connections)
     sessions: dict[int, Session] = {}
     for packet in read_packets(handle):
@@ -158,7 +158,7 @@ def _gap(session: Session, side: str, stream: Stream) -> list[Record]:
                        Where(gap.packet.number, 0, gap.packet.time), gap.why)
 
 
-def _end(session: Session, connection: Connection, how: str) -> SummaryRecord:
+def _end(session: Session, connection: TcpConnection, how: str) -> SummaryRecord:
     records: list[Record] = []
     for side, stream in (("a", connection.from_a), ("b", connection.from_b)):
         stream.end(connection.last_packet)

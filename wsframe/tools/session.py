@@ -24,10 +24,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..builders import parse_close_payload
 from ..close_codes import explain
 from ..dissect import CAPTURE_KEEP, CAPTURE_MAX_MESSAGE_SIZE, Dissector, FrameView, Verdict
 from ..extensions.permessage_deflate import DeflateParams, PerMessageDeflate
-from ..frames import parse_close_payload
 from ..handshake import Head, HeadReader, check_response
 from ..opcodes import Opcode
 from ..roles import Role

@@ -16,7 +16,7 @@ what it really costs). A hole that is still open when a buffer is full is a
 gap. The waiting segments are kept in a heap by stream offset, so a segment
 costs O(log n) however they arrive (a ``min()`` over them was quadratic).
 
-`Connections` keys streams by their endpoints and forgets a connection
+`TcpConnections` keys streams by their endpoints and forgets a connection
 once it has ended (both FINs, or a RST). It tracks at most ``max_connections``
 at once: past that, the least recently active one is dropped (and counted),
 so that connections that never complete (a SYN flood) cannot take memory
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ..dissect import CAPTURE_MAX_CONNECTIONS, plural
 from .pcap import Packet, Segment
 
-__all__ = ["Chunk", "Connection", "Connections", "Gap", "Stream"]
+__all__ = ["Chunk", "Gap", "Stream", "TcpConnection", "TcpConnections"]
 
 _MOD = 1 << 32
 _HALF = 1 << 31
@@ -48,7 +48,7 @@ SEGMENT_COST = 640
 
 
 class Budget:
-    """Out-of-order bytes held, shared by the streams of a `Connections`."""
+    """Out-of-order bytes held, shared by the streams of a `TcpConnections`."""
 
     __slots__ = ("limit", "used")
 
@@ -244,7 +244,7 @@ def _cut(segment: Segment, size: int) -> Segment:
 
 
 @dataclass(slots=True)
-class Connection:
+class TcpConnection:
     """Both directions of one TCP connection. ``a`` is the endpoint that sent
     the first segment seen (the SYN's sender, when the capture has it)."""
 
@@ -266,7 +266,7 @@ class Connection:
         return self.reset or (self.from_a.finished and self.from_b.finished)
 
 
-class Connections:
+class TcpConnections:
     """Segments in, per-connection chunks out; connections numbered from 1.
 
     Args:
@@ -289,17 +289,17 @@ class Connections:
         self.max_connections = max_connections
         self.budget = Budget(max_total_pending)
         # open connections, least recently active first
-        self._open: OrderedDict[frozenset[tuple[str, int]], Connection] = OrderedDict()
+        self._open: OrderedDict[frozenset[tuple[str, int]], TcpConnection] = OrderedDict()
         self._closed: dict[frozenset[tuple[str, int]], None] = {}
         self._count = 0
-        self.dropped: list[Connection] = []    # dropped by the last `add`, for its caller
+        self.dropped: list[TcpConnection] = []    # dropped by the last `add`, for its caller
         self.dropped_count = 0
 
-    def add(self, segment: Segment) -> tuple[Connection | None, list[Chunk], bool]:
+    def add(self, segment: Segment) -> tuple[TcpConnection | None, list[Chunk], bool]:
         """The connection ``segment`` belongs to, the chunks it delivers, and
         whether it is a connection not seen before. (None, [], False): a late
         segment of a connection that already ended (its last ACK, say).
-        Connections this call dropped (over ``max_connections``) are in
+        TcpConnections this call dropped (over ``max_connections``) are in
         ``dropped`` until the next call."""
         self.dropped = []
         key = frozenset((segment.src, segment.dst))
@@ -315,7 +315,7 @@ class Connections:
             self._count += 1
             sender_is_a = not (segment.syn and segment.ack is not None)   # a SYN-ACK: b
             a, b = (segment.src, segment.dst) if sender_is_a else (segment.dst, segment.src)
-            connection = Connection(self._count, a, b, Stream(self.max_pending, self.budget),
+            connection = TcpConnection(self._count, a, b, Stream(self.max_pending, self.budget),
                                     Stream(self.max_pending, self.budget))
             self._open[key] = connection
             limit = self.max_connections
@@ -334,7 +334,7 @@ class Connections:
         return connection, chunks, new
 
     @staticmethod
-    def _drop_state(connection: Connection) -> None:
+    def _drop_state(connection: TcpConnection) -> None:
         for stream in (connection.from_a, connection.from_b):
             stream.end(None)
 
@@ -343,13 +343,13 @@ class Connections:
         if len(self._closed) > self.REMEMBER_CLOSED:
             del self._closed[next(iter(self._closed))]
 
-    def forget(self, connection: Connection) -> None:
+    def forget(self, connection: TcpConnection) -> None:
         """Drop a finished connection's state."""
         key = frozenset((connection.a, connection.b))
         if self._open.get(key) is connection:
             del self._open[key]
             self._remember(key)
 
-    def remaining(self) -> list[Connection]:
-        """Connections not forgotten yet (at the end of the capture)."""
+    def remaining(self) -> list[TcpConnection]:
+        """TcpConnections not forgotten yet (at the end of the capture)."""
         return list(self._open.values())

@@ -30,12 +30,12 @@ from enum import Enum
 from typing import Any
 
 from ... import events as _wsframe_events
+from ...builders import fit_close
 from ...close_codes import CloseCode
 from ...connection import Connection as _WSFrameConnection
 from ...connection import State as _State
 from ...errors import ConnectionClosed, ProtocolError
 from ...extensions.permessage_deflate import PerMessageDeflate as _Deflate
-from ...frames import fit_close
 from ...roles import Role
 from .events import (
     BytesMessage,
