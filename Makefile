@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# Every pinned version is written once, in requirements/constraints.txt: each
+# `pip install -r requirements/X.txt` passes it with -c, and each environment's
+# stamp depends on it, so that changing a pin re-installs.
+PINS   := requirements/constraints.txt
+# A version from $(PINS): $(call pin,uvicorn) is 0.54.0.
+pin = $(shell sed -n 's/^$(1)==\([^ ;]*\).*/\1/p' $(PINS))
 NODE_DIR := tests/integration/node
 NODE_WS  := $(NODE_DIR)/node_modules/ws/package.json
 
@@ -22,8 +28,8 @@ $(VENV)/.pkg: $(BIN)/python pyproject.toml
 	$(PIP) install -e . --config-settings editable_mode=compat
 	touch $@
 
-$(VENV)/.test: $(VENV)/.pkg requirements/test.txt
-	$(PIP) install -r requirements/test.txt
+$(VENV)/.test: $(VENV)/.pkg requirements/test.txt $(PINS)
+	$(PIP) install -r requirements/test.txt -c $(PINS)
 	touch $@
 
 # -- the two quick-start commands -------------------------------------------------
@@ -43,12 +49,13 @@ test: $(VENV)/.test $(NODE_WS)
 test-dist: $(VENV)/.test
 	WSFRAME_TEST_DIST=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/dist
 
-# The documentation (docs/, Sphinx + MyST, pinned in requirements/docs.txt) into
+# The documentation (docs/, Sphinx + MyST, requirements/docs.txt) into
 # docs/_build/html, warnings as errors. Its own venv: Sphinx 9 needs Python >= 3.11.
 DVENV := .venv-docs
-$(DVENV)/.ok: requirements/docs.txt
+$(DVENV)/.ok: requirements/docs.txt $(PINS)
 	$(PYTHON) -m venv $(DVENV)
-	$(DVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/docs.txt
+	$(DVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/docs.txt \
+		-c $(PINS)
 	touch $@
 
 docs: $(DVENV)/.ok
@@ -56,12 +63,12 @@ docs: $(DVENV)/.ok
 	$(DVENV)/bin/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs/_build/html/index.html"
 
-$(VENV)/.bench: $(VENV)/.pkg requirements/bench.txt
-	$(PIP) install -r requirements/bench.txt
+$(VENV)/.bench: $(VENV)/.pkg requirements/bench.txt $(PINS)
+	$(PIP) install -r requirements/bench.txt -c $(PINS)
 	touch $@
 
-$(VENV)/.fuzz: $(VENV)/.pkg requirements/fuzz.txt
-	$(PIP) install -r requirements/fuzz.txt
+$(VENV)/.fuzz: $(VENV)/.pkg requirements/fuzz.txt $(PINS)
+	$(PIP) install -r requirements/fuzz.txt -c $(PINS)
 	touch $@
 
 
@@ -138,9 +145,10 @@ bench-quick: $(VENV)/.bench
 # -- the optional compiled build (mypyc, setup.py), in a venv of its own ------------
 CVENV := .venv-compiled
 
-$(CVENV)/.test: requirements/test.txt
+$(CVENV)/.test: requirements/test.txt $(PINS)
 	$(PYTHON) -m venv $(CVENV)
-	$(CVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/test.txt
+	$(CVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/test.txt \
+		-c $(PINS)
 	touch $@
 
 # WSFRAME_MYPYC=1 pip install . builds and installs the compiled wheel (about a minute).
@@ -179,18 +187,20 @@ test-speedups: speedups $(NODE_WS)
 
 # -- uvicorn on wsframe (integrations/uvicorn) -------------------------------------------
 UVENV  := .venv-uvicorn
-UVSDIST := .tools/uvicorn/uvicorn-0.54.0
+UVICORN := $(call pin,uvicorn)
+UVSDIST := .tools/uvicorn/uvicorn-$(UVICORN)
 
+# (A new uvicorn pin is a new $(UVSDIST): downloaded afresh.)
 $(UVSDIST)/pyproject.toml:
 	rm -rf .tools/uvicorn && mkdir -p .tools/uvicorn
 	$(PYTHON) -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
-		uvicorn==0.54.0 -d .tools/uvicorn
-	tar xzf .tools/uvicorn/uvicorn-0.54.0.tar.gz -C .tools/uvicorn
+		uvicorn==$(UVICORN) -d .tools/uvicorn
+	tar xzf $(UVSDIST).tar.gz -C .tools/uvicorn
 
-$(UVENV)/.ok: requirements/uvicorn.txt $(UVSDIST)/pyproject.toml
+$(UVENV)/.ok: requirements/uvicorn.txt $(PINS) $(UVSDIST)/pyproject.toml
 	$(PYTHON) -m venv $(UVENV)
 	$(UVENV)/bin/python -m pip --disable-pip-version-check -q install \
-		.tools/uvicorn/uvicorn-0.54.0.tar.gz -r requirements/uvicorn.txt
+		$(UVSDIST).tar.gz -r requirements/uvicorn.txt -c $(PINS)
 	touch $@
 
 # The checkout's wsframe and wsframe_uvicorn, installed afresh (not editable) into
@@ -269,21 +279,20 @@ compliance-uvicorn: $(VENV)/.test $(WSTEST)
 # flask-sock servers and two clients, on 127.0.0.1 (live_check.py). About 4 minutes.
 EVENV    := .venv-embedders
 EMBTOOLS := .tools/embedders
-EMBEDDERS := trio-websocket==0.12.2 hypercorn==0.18.0 simple-websocket==1.1.0 httpx-ws==0.9.0
+# (Their versions: $(PINS).)
+EMBEDDERS := trio-websocket hypercorn simple-websocket httpx-ws
 
-$(EMBTOOLS)/.ok:
+$(EMBTOOLS)/.ok: $(PINS)
 	rm -rf $(EMBTOOLS) && mkdir -p $(EMBTOOLS)
-	for spec in $(EMBEDDERS); do \
-		$(PYTHON) -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
-			$$spec -d $(EMBTOOLS) || exit 1; \
-	done
+	$(PYTHON) -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
+		-c $(PINS) $(EMBEDDERS) -d $(EMBTOOLS)
 	for sdist in $(EMBTOOLS)/*.tar.gz; do tar xzf $$sdist -C $(EMBTOOLS) || exit 1; done
 	touch $@
 
-$(EVENV)/.ok: requirements/embedders.txt $(EMBTOOLS)/.ok $(UVSDIST)/pyproject.toml
+$(EVENV)/.ok: requirements/embedders.txt $(PINS) $(EMBTOOLS)/.ok $(UVSDIST)/pyproject.toml
 	$(PYTHON) -m venv $(EVENV)
 	$(EVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/embedders.txt \
-		$(EMBTOOLS)/*.tar.gz .tools/uvicorn/uvicorn-0.54.0.tar.gz
+		-c $(PINS) $(EMBTOOLS)/*.tar.gz $(UVSDIST).tar.gz
 	$(EVENV)/bin/python -m pip --disable-pip-version-check -q install --no-deps -e . \
 		--config-settings editable_mode=compat
 	touch $@

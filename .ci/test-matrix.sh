@@ -15,7 +15,8 @@ for minor in "$@"; do
     if [ ! -x "$venv/bin/python" ]; then
         PYENV_VERSION="$full" python -m venv "$venv"
     fi
-    "$venv/bin/python" -m pip --disable-pip-version-check -q install -r requirements/test.txt -e .
+    "$venv/bin/python" -m pip --disable-pip-version-check -q install -r requirements/test.txt \
+        -c requirements/constraints.txt -e .
     if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider; then
         status=1
     fi

@@ -124,8 +124,9 @@ def test_sdist_runs_its_own_tests_against_the_installed_wheel(built: dict[str, P
         archive.extractall(tmp / "sdist", filter="data")
     unpacked = next((tmp / "sdist").iterdir())
     shutil.rmtree(unpacked / "wsframe")     # the tests must use the installed wheel
+    # The versions are those of the checkout: the sdist carries requirements/constraints.txt.
     run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
-        unpacked / "requirements" / "test.txt")
+        unpacked / "requirements" / "test.txt", "-c", unpacked / "requirements" / "constraints.txt")
     # The README's Python blocks (tests/test_readme.py), the CLI and every unit test.
     result = run(python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m",
                  "not integration", "-x", cwd=unpacked)
