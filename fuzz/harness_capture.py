@@ -45,15 +45,9 @@ from typing import Any
 from contract import Input, MiB, check_memory, only, peak_memory, pieces
 
 from wsframe import Role
-from wsframe.dissect import (
-    CAPTURE_MAX_MESSAGE_SIZE,
-    Dissector,
-    frame_json,
-    render_frame,
-    render_verdict,
-    verdict_json,
-)
+from wsframe.dissect import CAPTURE_MAX_MESSAGE_SIZE, Dissector
 from wsframe.extensions.permessage_deflate import DeflateParams, PerMessageDeflate
+from wsframe.render import frame_json, render_frame, render_verdict, verdict_json
 from wsframe.tools.capture import CaptureReport, CaptureStats, dissect_capture
 from wsframe.tools.pcap import CaptureError
 

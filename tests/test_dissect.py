@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import gc
 import zlib
+from types import ModuleType
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import ROLES, cut, mutated, streams
 
 from wsframe import Opcode, Role, TextMessage, build_frame
-from wsframe.dissect import Dissector, dissect, header_fields, render_diagram
+from wsframe.decoder import FrameDecoder
+from wsframe.dissect import Dissector, dissect
 from wsframe.extensions.permessage_deflate import PerMessageDeflate
+from wsframe.messages import MessageReader
+from wsframe.render import header_fields, render_diagram
 
 
 def test_diagram_of_a_64_bit_length_header() -> None:
@@ -127,3 +133,48 @@ def test_a_header_cut_between_pieces_is_shown_whole() -> None:
         assert view.header == wire[:6]
         assert view.wire_preview == wire[6:]
         assert view.frame.payload == b"hi"
+
+
+# -- one pass: the dissector is the reader with a narrator ------------------------------
+
+def _decoders(root: object) -> list[FrameDecoder[object]]:
+    """The frame decoders reachable from ``root`` (its object graph)."""
+    found: list[FrameDecoder[object]] = []
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or isinstance(item, (type, ModuleType)):
+            continue
+        seen.add(id(item))
+        if isinstance(item, FrameDecoder):
+            found.append(item)
+        todo.extend(gc.get_referents(item))
+    return found
+
+
+@pytest.mark.parametrize("keep", [None, 100])
+def test_a_dissector_reads_the_stream_once_with_one_decoder(keep: int | None) -> None:
+    """Was: a MessageReader for the verdicts and a FrameParser (or a frame lister)
+    for the frames, both fed every byte. Now one reader, which reports the frames,
+    also after the Close (the frames a receiver ignores)."""
+    key = b"abcd"
+    wire = (build_frame(Opcode.TEXT, "héllo".encode(), fin=False, mask=key)
+            + build_frame(Opcode.PING, b"p", mask=key)
+            + build_frame(Opcode.CONTINUATION, b"!" * 300, mask=key)
+            + build_frame(Opcode.BINARY, bytes(70000), mask=key)
+            + build_frame(Opcode.CLOSE, b"\x03\xe8", mask=key)
+            + build_frame(Opcode.TEXT, b"late", mask=key))
+    dissector = Dissector(Role.SERVER, keep=keep)
+    (reader,) = _decoders(dissector)
+    assert isinstance(reader, MessageReader)
+    views = [view for at in range(0, len(wire), 1000)
+             for view in dissector.feed(wire[at:at + 1000])]
+    assert _decoders(dissector) == [reader]
+    assert [view.frame.opcode for view in views] == [
+        Opcode.TEXT, Opcode.PING, Opcode.CONTINUATION, Opcode.BINARY, Opcode.CLOSE, Opcode.TEXT]
+    text = "héllo" + "!" * 300
+    assert views[2].message == TextMessage(text if keep is None else text[:keep - 1])
+    assert views[2].message_size == len(text.encode())
+    verdict = dissector.finish()
+    assert verdict.valid and verdict.messages == 2 and verdict.ignored == 10

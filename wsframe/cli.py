@@ -34,11 +34,12 @@ from . import COMPILED, __version__
 from .backoff import JITTER_MODES, Backoff, reconnect_advice
 from .builders import build_close, build_frame
 from .close_codes import CloseCodeInfo, Retry, compare, explain
-from .dissect import (
-    CAPTURE_MAX_CONNECTIONS,
-    CAPTURE_MAX_MESSAGE_SIZE,
-    Dissector,
-    dissect,
+from .dissect import CAPTURE_MAX_CONNECTIONS, CAPTURE_MAX_MESSAGE_SIZE, Dissector, dissect
+from .extensions.permessage_deflate import DeflateParams, PerMessageDeflate
+from .handshake import HandshakeError
+from .messages import DEFAULT_MAX_MESSAGE_SIZE, FOLLOW_MESSAGE_LIMIT
+from .opcodes import Opcode
+from .render import (
     frame_json,
     reading_line,
     render_frame,
@@ -46,10 +47,6 @@ from .dissect import (
     render_verdict,
     verdict_json,
 )
-from .extensions.permessage_deflate import DeflateParams, PerMessageDeflate
-from .handshake import HandshakeError
-from .messages import DEFAULT_MAX_MESSAGE_SIZE, FOLLOW_MESSAGE_LIMIT
-from .opcodes import Opcode
 from .roles import Role
 
 __all__ = ["main"]

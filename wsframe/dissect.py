@@ -1,12 +1,21 @@
-"""The dissector: the parser with a narrator (behind ``wsframe dissect``).
+"""The dissector: the reader with a narrator (behind ``wsframe dissect``).
 
-Strategy: decisions come from the library itself. A `MessageReader` reads
-the stream as a correct endpoint would (messages, the violation and its
-close code); a `FrameParser` lists the frames. The narrator only *describes*
-what those decided: it lays each frame's header bytes out on the RFC 6455
-section 5.2 diagram bit by bit, shows the payload before and after
-unmasking, says which message each frame belongs to, and for a violation
-shows the offending bytes, the rule, and the exact close frame to send back.
+Strategy: decisions come from the library itself, and the stream is read
+once. `_NarratedReader` is a `MessageReader` (messages, limits, UTF-8, the
+violation and its close code, exactly as a correct endpoint reads them) that
+also reports each frame its hooks accept as it passes: the frame, its
+payload as the reader received it (unmasked once, in the hook) and the data
+message it completes. A frame the reader rejects is never reported, so the
+frames shown end where the violation starts. The `Dissector` turns each
+report into a `FrameView`: the header bytes (sliced from the stream it was
+fed), the payload as it travelled, and which message the frame belongs to
+(`_Narrator`); `wsframe.render` puts views and verdicts into words.
+
+After a Close frame a receiver reads nothing more (RFC 6455 5.5.1); the
+dissector still lists the frames that follow, for the reader of its output:
+the same decoder goes on reading (`MessageReader._read_after_close`) with
+the frame rules only, while the frames stay within the frame limit. Its
+first violation there ends the list and is not a violation of the stream.
 
 It streams: `Dissector.feed` takes the bytes as they come and returns the
 frames they complete, so a caller can print each frame and forget it. What it
@@ -27,18 +36,16 @@ A frame or message shows its first ``keep`` bytes and counts the rest
 
 from __future__ import annotations
 
-import textwrap
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .builders import build_close, parse_close_payload
 from .close_codes import explain
-from .decoder import FrameDecoder, FrameHeader
+from .decoder import FrameHeader
 from .errors import ProtocolError, Violation
 from .frame import Frame
-from .header_bits import OPCODES, FirstByte
+from .header_bits import FirstByte
 from .masking import apply_mask
 from .messages import (
     FOLLOW_MESSAGE_LIMIT,
@@ -50,15 +57,17 @@ from .messages import (
     TextMessage,
 )
 from .opcodes import Opcode
-from .parser import DEFAULT_MAX_FRAME_SIZE, FrameParser
+from .parser import DEFAULT_MAX_FRAME_SIZE
+
+# The words moved to wsframe.render; these three stay importable from here
+# (tests/test_capture_hostile.py, wsframe/tools/pcap.py and tcp.py use them).
+from .render import frame_json, plural, render_frame_line
 from .roles import Role
 
 __all__ = ["CAPTURE_KEEP", "CAPTURE_MAX_CONNECTIONS", "CAPTURE_MAX_MESSAGE_SIZE",
            "EXAMPLE_CLIENT_KEY", "INFLATE_SLICE",
-           "Dissection", "Dissector",
-           "FrameView", "Verdict", "dissect", "frame_json", "header_fields", "plural",
-           "render_diagram", "render_frame", "render_frame_line", "render_text",
-           "render_verdict", "to_json", "verdict_json"]
+           "Dissection", "Dissector", "FrameView", "Verdict", "dissect",
+           "frame_json", "plural", "render_frame_line"]
 
 #: A client masks its Close frame with a fresh random key; the dissector
 #: shows the reply with this fixed key so that its output is reproducible.
@@ -84,95 +93,6 @@ CAPTURE_MAX_CONNECTIONS = 500
 _HEAD = 14
 #: Payload bytes shown before and after unmasking.
 _PREVIEW = 24
-
-
-def plural(count: int, word: str) -> str:
-    """``1 byte``, ``2 bytes``."""
-    return f"{count:,} {word}" + ("" if count == 1 else "s")
-
-
-def header_length(raw: bytes) -> int:
-    """Length of the header that starts ``raw`` (needs its first 2 bytes)."""
-    length7 = raw[1] & 0x7F
-    size = 2 + (2 if length7 == 126 else 8 if length7 == 127 else 0)
-    return size + (4 if raw[1] & 0x80 else 0)
-
-
-def header_fields(raw: bytes) -> list[tuple[str, int, int]]:
-    """The RFC 6455 5.2 header fields present in ``raw``: (name, bits, value).
-
-    ``raw`` may be a header cut short (a violation found early): only the
-    fields whose bits are all present are returned.
-    """
-    fields = [("FIN", 1), ("RSV1", 1), ("RSV2", 1), ("RSV3", 1), ("opcode", 4), ("MASK", 1),
-              ("Payload len", 7)]
-    if len(raw) >= 2:
-        length7 = raw[1] & 0x7F
-        if length7 == 126:
-            fields.append(("Extended payload length", 16))
-        elif length7 == 127:
-            fields.append(("Extended payload length", 64))
-        if raw[1] & 0x80:
-            fields.append(("Masking-key", 32))
-    value = int.from_bytes(raw, "big")
-    available = len(raw) * 8
-    out = []
-    position = 0
-    for name, bits in fields:
-        if position + bits > available:
-            break
-        out.append((name, bits, (value >> (available - position - bits)) & ((1 << bits) - 1)))
-        position += bits
-    return out
-
-
-def render_diagram(raw: bytes) -> list[str]:
-    """Draw the header bytes in ``raw`` on the RFC 6455 5.2 diagram, bit by bit."""
-    fields = header_fields(raw)
-    bits: list[str] = []
-    edges: set[int] = set()
-    for _name, width, value in fields:
-        bits.extend(format(value, f"0{width}b"))
-        edges.add(len(bits))
-    lines = [" 0                   1                   2                   3",
-             " 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1"]
-    for start in range(0, len(bits), 32):
-        row = bits[start:start + 32]
-        border, cells = "+", "|"
-        for j, bit in enumerate(row):
-            edge = (start + j + 1) in edges or j == len(row) - 1
-            cells += bit + ("|" if edge else " ")
-            border += "-" + ("+" if edge else "-")
-        if start == 0:
-            lines.append(border)
-        lines += [cells, border]
-    return lines
-
-
-def describe_fields(raw: bytes, role: Role) -> list[str]:
-    """Name each header field with its value, as a reader of RFC 6455 would."""
-    out = []
-    for name, width, value in header_fields(raw):
-        if name == "opcode":
-            known = OPCODES.get(value)
-            meaning = known.name if known is not None else "reserved"
-            out.append(f"opcode={value:04b} (0x{value:X}, {meaning})")
-        elif name == "MASK":
-            expected = "as a server expects" if role is Role.SERVER else "as a client expects"
-            if (value == 1) is not (role is Role.SERVER):
-                expected = "NOT " + expected
-            out.append(f"MASK={value} ({'masked' if value else 'unmasked'}, {expected})")
-        elif name == "Payload len":
-            form = {126: "16-bit length follows", 127: "64-bit length follows"}.get(
-                value, "7-bit form: the length itself")
-            out.append(f"Payload len={value} ({form})")
-        elif name == "Extended payload length":
-            out.append(f"Extended payload length={value} ({width}-bit)")
-        elif name == "Masking-key":
-            out.append(f"Masking-key={value:08x}")
-        else:
-            out.append(f"{name}={value}")
-    return out
 
 
 @dataclass
@@ -291,50 +211,164 @@ class _Narrator:
         view.note = f"message #{self.message} ({kind}), {position} fragment ({self.fragments})"
 
 
-class _FrameLister(FrameDecoder[tuple[Frame, int]]):
-    """Frames as `FrameParser` gives them, but with at most ``keep`` bytes of
-    each data frame's payload kept (control frames, 125 bytes at most, are
-    kept whole): a frame arriving in pieces keeps its first ``keep`` bytes
-    (unmasked) and counts the rest. Each item is (frame, payload length)."""
+class _Passed(NamedTuple):
+    """One frame the reader accepted, as `_NarratedReader` reports it."""
 
-    def __init__(self, role: Role, *, max_frame_size: int | None, extension_rsv: int,
-                 keep: int) -> None:
-        super().__init__(role, max_frame_size=max_frame_size, extension_rsv=extension_rsv,
-                         stop_at_close=False)
+    frame: Frame            # its payload whole, or its first ``keep`` bytes
+    length: int             # the payload's length
+    message: TextMessage | BinaryMessage | None     # the data message it completed
+    message_size: int       # that message's size in bytes (it may be cut to ``keep``)
+
+
+class _NarratedReader(MessageReader):
+    """A `MessageReader` that also reports each frame it accepts, in `passed`.
+
+    Every hook lets the reader answer first (messages, limits, UTF-8, the
+    violation); only a frame whose hooks all return is reported, with the
+    message it completed (the events its last hook added). Pieces are
+    unmasked here, once, and handed to the reader as plain bytes. After the
+    first Close frame the reader's rules are over (a receiver ignores the
+    rest): the hooks only list frames, up to the first one over the frame
+    limit (as a frame parser with that limit would).
+    """
+
+    _read_after_close = True
+
+    def __init__(self, role: Role, *, max_frame_size: Any, max_message_size: int | None,
+                 extensions: tuple[Any, ...], keep: int | None) -> None:
+        super().__init__(role, max_message_size=max_message_size,
+                         max_frame_size=max_frame_size, extensions=extensions,
+                         stream=keep is not None)
         self.keep = keep
-        self._started: FrameHeader | None = None
-        self._kept = bytearray()
+        self.passed: list[_Passed] = []     # reported since the caller last took them
+        self.messages = 0                   # complete data messages
+        self.close_seen = False
+        self._listing = True                # after the Close: still listing frames
+        self._started: FrameHeader | None = None    # the frame taken in pieces
+        self._kept = bytearray()            # its payload so far (its first keep bytes)
+        # keep: the message in progress, its first bytes and its size so far
+        self._kept_text: list[str] = []
+        self._kept_text_size = 0
+        self._binary = bytearray()
+        self._message_size = 0
+        self._done: tuple[TextMessage | BinaryMessage, int] | None = None
 
-    def _frame(self, first: FirstByte, payload: bytes, offset: int,
-               out: list[tuple[Frame, int]]) -> None:
-        kept = payload if first[0].is_control else payload[:self.keep]   # (125 bytes at most)
-        out.append((Frame(first[0], kept, first[1], first[2], first[3], first[4], offset),
-                    len(payload)))
+    # -- the decoder's hooks: the reader's answer first, then the report ---------------
+
+    def _frame(self, first: FirstByte, payload: bytes, offset: int, out: list[Event]) -> None:
+        if not self.close_seen:
+            before = len(out)
+            super()._frame(first, payload, offset, out)
+            self._note(out, before)
+        elif not self._listed(len(payload)):
+            return
+        keep = self.keep
+        kept = payload if keep is None or first[0].is_control else payload[:keep]
+        self._pass(Frame(first[0], kept, first[1], first[2], first[3], first[4], offset),
+                   len(payload))
 
     def _close(self, code: int | None, reason: str, payload: bytes, offset: int,
-               out: list[tuple[Frame, int]]) -> None:
-        out.append((Frame(Opcode.CLOSE, payload, True, False, False, False, offset),
-                    len(payload)))
+               out: list[Event]) -> None:
+        if not self.close_seen:
+            super()._close(code, reason, payload, offset, out)
+            self.close_seen = True
+        elif not self._listing:
+            return
+        self._pass(Frame(Opcode.CLOSE, payload, True, False, False, False, offset),
+                   len(payload))
 
-    def _start(self, header: FrameHeader, out: list[tuple[Frame, int]]) -> bool:
-        self._started = header
-        self._kept = bytearray()
-        return True                 # in pieces: only the start is kept
+    def _start(self, header: FrameHeader, out: list[Event]) -> bool:
+        if not self.close_seen:
+            pieces = super()._start(header, out)
+        elif self._listed(header.length):
+            pieces = self.keep is not None      # listed: whole, or its first keep bytes
+        else:
+            return True                         # read past in pieces, nothing kept
+        if pieces:
+            self._started = header
+            self._kept = bytearray()
+        return pieces
 
-    def _piece(self, data: bytes, key: bytes | None, left: int,
-               out: list[tuple[Frame, int]]) -> None:
-        room = self.keep - len(self._kept)
-        if room > 0:
-            # (the key is lined up with data[0], so a cut at the end keeps it so)
-            self._kept += self._unmasked(data[:room], key)
+    def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Event]) -> None:
+        keep = self.keep
+        room = None if keep is None else max(keep - len(self._kept), 0)
+        if not self.close_seen:
+            data = self._unmasked(data, key)    # once, here: the reader gets plain bytes
+            before = len(out)
+            super()._piece(data, None, left, out)
+            self._note(out, before)
+            self._kept += data[:room]
+        elif self._started is None:
+            return                              # a frame past the list
+        else:
+            self._kept += self._unmasked(data[:room], key)   # (the key is lined up with data[0])
         if not left:
             header = self._started
             assert header is not None
             first = header.first
-            out.append((Frame(first[0], bytes(self._kept), first[1], first[2], first[3],
-                              first[4], header.offset), header.length))
+            self._pass(Frame(first[0], bytes(self._kept), first[1], first[2], first[3],
+                             first[4], header.offset), header.length)
             self._started = None
             self._kept = bytearray()
+
+    # -- the report ---------------------------------------------------------------------
+
+    def _listed(self, length: int) -> bool:
+        """After the Close: is a frame of ``length`` payload bytes listed? The
+        first frame over the frame limit ends the list."""
+        if self._listing:
+            limit = self.max_frame_size
+            self._listing = limit is None or length <= limit
+        return self._listing
+
+    def _pass(self, frame: Frame, length: int) -> None:
+        done = self._done
+        self._done = None
+        self.passed.append(_Passed(frame, length, None, 0) if done is None
+                           else _Passed(frame, length, done[0], done[1]))
+
+    def _note(self, out: list[Event], before: int) -> None:
+        """The events the reader added to ``out`` after ``before``: a message
+        this frame completes (or, streaming, the pieces of one)."""
+        for index in range(before, len(out)):
+            event = out[index]
+            if isinstance(event, TextMessage):
+                self._message_done(event, len(event.text.encode()))
+            elif isinstance(event, BinaryMessage):
+                self._message_done(event, len(event.data))
+            elif isinstance(event, TextChunk):
+                # keep: the first `keep` bytes of the message, the size of all of it
+                keep = self.keep
+                assert keep is not None
+                text = event.text
+                size = len(text) if text.isascii() else len(text.encode())
+                room = keep - self._kept_text_size
+                if room > 0:
+                    self._kept_text.append(text if size <= room else
+                                           text.encode()[:room].decode(errors="ignore"))
+                    self._kept_text_size += size
+                self._message_size += size
+                if event.final:
+                    self._message_done(TextMessage("".join(self._kept_text)),
+                                       self._message_size)
+            elif isinstance(event, BinaryChunk):
+                keep = self.keep
+                assert keep is not None
+                room = keep - len(self._binary)
+                if room > 0:
+                    self._binary += event.data[:room]
+                self._message_size += len(event.data)
+                if event.final:
+                    self._message_done(BinaryMessage(bytes(self._binary)), self._message_size)
+
+    def _message_done(self, message: TextMessage | BinaryMessage, size: int) -> None:
+        self._done = (message, size)
+        self.messages += 1
+        self._kept_text = []
+        self._kept_text_size = 0
+        self._binary = bytearray()
+        self._message_size = 0
+
 
 
 class Dissector:
@@ -362,17 +396,13 @@ class Dissector:
         self.role = role
         extensions = tuple(extensions)
         self.keep = keep
-        self._reader = MessageReader(role, max_message_size=max_message_size,
-                                     max_frame_size=max_frame_size, extensions=extensions,
-                                     stream=keep is not None)
+        # The one reader, and the one pass over the stream.
+        self._reader = _NarratedReader(role, max_frame_size=max_frame_size,
+                                       max_message_size=max_message_size,
+                                       extensions=extensions, keep=keep)
         rsv = 0
         for extension in extensions:
             rsv |= extension.rsv_bits
-        self._parser: FrameParser | _FrameLister = (
-            FrameParser(role, max_frame_size=self._reader.max_frame_size, extension_rsv=rsv)
-            if keep is None else
-            _FrameLister(role, max_frame_size=self._reader.max_frame_size, extension_rsv=rsv,
-                         keep=keep))
         # keep: compressed data is inflated a slice at a time (see INFLATE_SLICE)
         self._slice = INFLATE_SLICE if keep is not None and rsv else 0
         self._narrator = _Narrator()
@@ -380,16 +410,10 @@ class Dissector:
         self._frame_start = 0      # stream offset of the frame in progress
         self._head = b""           # its first bytes (up to _HEAD), for a violation
         self._frames = 0
-        self._messages: deque[tuple[TextMessage | BinaryMessage, int]] = deque()
-        self._message_count = 0
-        # keep: the message in progress, its first bytes and its size so far
-        self._text: list[str] = []
-        self._text_kept = 0
-        self._binary = bytearray()
-        self._message_size = 0
         self._error: ProtocolError | None = None
         self._error_header = b""
         self._closed_at: int | None = None   # end offset of the Close frame
+        self._listed_all = False   # the list after the Close ended (its first violation)
 
     @property
     def error(self) -> ProtocolError | None:
@@ -402,81 +426,40 @@ class Dissector:
             return []
         base = self._received
         self._received += len(data)
+        if self._listed_all:
+            return []
+        reader = self._reader
         try:
             step = self._slice
             if step and len(data) > step:
                 for at in range(0, len(data), step):
-                    for event in self._reader.feed(data[at:at + step]):
-                        self._note_event(event)
+                    for _event in reader.feed(data[at:at + step]):
+                        pass        # (the reader's events were noted as its hooks ran)
             else:
-                for event in self._reader.feed(data):
-                    self._note_event(event)
+                for _event in reader.feed(data):
+                    pass
         except ProtocolError as exc:
-            self._error = exc
-        frames: list[tuple[Frame, int]] = []
-        try:
-            for item in self._parser.feed(data):
-                frames.append(item if isinstance(item, tuple) else (item, len(item.payload)))
-        except ProtocolError:
-            pass    # the reader's error (same rules, or earlier) is the verdict
-        views = []
-        for frame, length in frames:
-            if self._error is not None and frame.offset >= self._error.offset:
-                break
-            views.append(self._view(frame, length, data, base))
+            if reader.close_seen:   # after the Close: the end of the list, no violation
+                self._listed_all = True
+            else:
+                self._error = exc
+        passed, reader.passed = reader.passed, []
+        views = [self._view(item, data, base) for item in passed]
+        self._capture_head(data, base)
         if self._error is not None:
-            self._capture_head(data, base)
             start = self._error.offset
             if start == self._frame_start:
                 self._error_header = self._head
             else:   # a frame completed in this piece broke a message-level rule
                 self._error_header = data[start - base:start - base + _HEAD]
-        else:
-            self._capture_head(data, base)
         return views
 
-    def _note_event(self, event: Event) -> None:
-        if isinstance(event, TextMessage):
-            self._message_done(event, len(event.text.encode()))
-        elif isinstance(event, BinaryMessage):
-            self._message_done(event, len(event.data))
-        elif isinstance(event, TextChunk):
-            # keep: the first `keep` bytes of the message, the size of all of it
-            keep = self.keep
-            assert keep is not None
-            text = event.text
-            size = len(text) if text.isascii() else len(text.encode())
-            if self._text_kept < keep:
-                self._text.append(text if size <= keep - self._text_kept
-                                  else text.encode()[:keep - self._text_kept]
-                                  .decode(errors="ignore"))
-                self._text_kept += size
-            self._message_size += size
-            if event.final:
-                self._message_done(TextMessage("".join(self._text)), self._message_size)
-        elif isinstance(event, BinaryChunk):
-            keep = self.keep
-            assert keep is not None
-            room = keep - len(self._binary)
-            if room > 0:
-                self._binary += event.data[:room]
-            self._message_size += len(event.data)
-            if event.final:
-                self._message_done(BinaryMessage(bytes(self._binary)), self._message_size)
-
-    def _message_done(self, message: TextMessage | BinaryMessage, size: int) -> None:
-        self._messages.append((message, size))
-        self._message_count += 1
-        self._text = []
-        self._text_kept = 0
-        self._binary = bytearray()
-        self._message_size = 0
-
-    def _view(self, frame: Frame, length: int, data: bytes, base: int) -> FrameView:
-        """Describe a frame the parser completed in ``data`` (stream offset ``base``);
-        ``length``: its payload's length (``frame.payload`` may be its start)."""
+    def _view(self, passed: _Passed, data: bytes, base: int) -> FrameView:
+        """Describe a frame the reader passed in ``data`` (stream offset ``base``)."""
+        frame = passed.frame
         masked = self.role is Role.SERVER
-        n = length
+        n = passed.length
+        # (lengths are in their minimal form: the decoder is strict, RFC 6455 5.2)
         size = 2 + (0 if n < 126 else 2 if n < 65536 else 8) + (4 if masked else 0)
         start = frame.offset - base
         # The header is in this piece, or the frame began in an earlier one: then
@@ -488,11 +471,10 @@ class Dissector:
         shown = frame.payload[:_PREVIEW]
         wire = apply_mask(shown, key) if key is not None else shown
         self._frames += 1
-        view = FrameView(self._frames, frame.offset, frame, header, wire, "", length=length)
+        view = FrameView(self._frames, frame.offset, frame, header, wire, "", length=n,
+                         message=passed.message, message_size=passed.message_size)
         already_closed = self._narrator.closed
         self._narrator.describe(view)
-        if view.ends_message and self._messages:
-            view.message, view.message_size = self._messages.popleft()
         end = frame.offset + size + n
         if self._narrator.closed and not already_closed:
             self._closed_at = end
@@ -514,8 +496,8 @@ class Dissector:
     def finish(self) -> Verdict:
         """The verdict on everything fed so far."""
         error = self._error
-        verdict = Verdict(self.role, self._received, self._frames, self._message_count, error,
-                          self._error_header)
+        verdict = Verdict(self.role, self._received, self._frames, self._reader.messages,
+                          error, self._error_header)
         if error is not None:
             verdict.reply = build_close(
                 error.code, error.reason,
@@ -526,7 +508,6 @@ class Dissector:
         else:
             verdict.pending = self._received - self._frame_start
         return verdict
-
 
 def _role_hint(error: ProtocolError, role: Role) -> str:
     """A first frame with the other side's masking: the role is probably wrong."""
@@ -575,220 +556,3 @@ def dissect(data: bytes, role: Role, *, max_frame_size: Any = FOLLOW_MESSAGE_LIM
     result.verdict = dissector.finish()
     return result
 
-
-# -- text -------------------------------------------------------------------------------
-
-def _preview(payload: bytes, text: bool, total: int | None = None, limit: int = 48) -> str:
-    """The start of a payload: as text when it is UTF-8 text, else as hex."""
-    total = len(payload) if total is None else total
-    if text:
-        # Decode only the start (a payload may be megabytes); a character cut
-        # at the end of that start is dropped, an invalid byte shows as hex.
-        start = payload[:limit * 4]
-        for cut in range(4 if len(start) < total else 1):
-            try:
-                shown = start[:len(start) - cut].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            if len(shown) <= limit and len(start) == total:
-                return repr(shown)
-            return repr(shown[:limit]) + f"... ({plural(total, 'byte')})"
-    hexed = payload[:limit // 2].hex(" ")
-    return hexed + (f" ... ({plural(total, 'byte')})" if total > limit // 2 else "")
-
-
-def _field_lines(header: bytes, role: Role) -> list[str]:
-    """The header fields, named, a few per line."""
-    fields = describe_fields(header, role)
-    flags = [f for f in fields if f.split("=")[0] in ("FIN", "RSV1", "RSV2", "RSV3")]
-    rest = [f for f in fields if f not in flags]
-    return ["  " + "  ".join(flags + rest[:1])] + ["  " + f for f in rest[1:]]
-
-
-def _message_preview(message: TextMessage | BinaryMessage, size: int = 0) -> str:
-    """The start of a message; ``size``: its real size, if only its start was kept."""
-    if isinstance(message, TextMessage):
-        data = message.text.encode()
-        return _preview(data, True, max(size, len(data)))
-    return _preview(message.data, False, max(size, len(message.data)))
-
-
-def render_frame(view: FrameView, role: Role) -> list[str]:
-    """The lines ``wsframe dissect`` prints for one frame."""
-    frame = view.frame
-    n = view.length
-    lines = ["", f"frame #{view.index} at offset {view.offset}: {frame.opcode.name}, "
-             f"{plural(view.size, 'byte')} ({len(view.header)}-byte header + "
-             f"{n}-byte payload)"]
-    lines += ["  " + line for line in render_diagram(view.header)]
-    lines += _field_lines(view.header, role)
-    masked = view.wire_preview != frame.payload[:_PREVIEW]
-    if frame.opcode is Opcode.CLOSE and n >= 2:
-        code = int.from_bytes(frame.payload[:2], "big")
-        reason = frame.payload[2:]
-        if masked:
-            lines.append(f"  payload on the wire (masked): "
-                         f"{_preview(view.wire_preview, False, n)}")
-        lines.append(f"  payload: {frame.payload[:2].hex(' ')} = status code {code}"
-                     + (f", then a {len(reason)}-byte reason: "
-                        f"{_preview(reason, True)}" if reason else ", no reason"))
-    elif n:
-        if masked:
-            lines.append(f"  payload on the wire (masked): "
-                         f"{_preview(view.wire_preview, False, n)}")
-            lines.append(f"  payload unmasked:             "
-                         f"{_preview(frame.payload, view.is_text, n)}")
-        else:
-            lines.append(f"  payload: {_preview(frame.payload, view.is_text, n)}")
-        if frame.opcode in (Opcode.PING, Opcode.PONG) and frame.payload.isascii() \
-                and frame.payload.decode().isprintable():
-            lines.append(f"  (as text: {frame.payload.decode()!r})")
-    else:
-        lines.append("  payload: (empty)")
-    for note in view.note.split("\n"):
-        lines += textwrap.wrap(note.strip(), 78, initial_indent="  ",
-                               subsequent_indent="    ")
-    if view.message is not None and view.compressed:
-        lines.append(f"  -> message #{view.message_number} inflated"
-                     + (f" from {view.ends_message} fragments" if view.ends_message > 1 else "")
-                     + f": {_message_preview(view.message, view.message_size)}")
-    elif view.message is not None and view.ends_message > 1:
-        lines.append(f"  -> message #{view.message_number} reassembled from "
-                     f"{view.ends_message} fragments: "
-                     f"{_message_preview(view.message, view.message_size)}")
-    return lines
-
-
-def render_frame_line(view: FrameView) -> str:
-    """One frame on one line: opcode, flags, mask, length, a payload preview and
-    what it is (the short form that ``wsframe proxy`` and capture dissection print)."""
-    frame = view.frame
-    header = view.header
-    rsv = "".join("1" if header[0] & bit else "0" for bit in (0x40, 0x20, 0x10))
-    key = header[-4:].hex() if header[1] & 0x80 else None
-    n = view.length
-    if frame.opcode is Opcode.CLOSE and n >= 2:
-        code, reason = parse_close_payload(frame.payload)
-        payload = f"code {code}" + (f" {reason!r}" if reason else "")
-    elif n and not view.compressed:
-        payload = _preview(frame.payload, view.is_text or frame.opcode.is_control, n,
-                           limit=32)
-    elif n:
-        payload = f"({plural(n, 'compressed byte')})"
-    else:
-        payload = "(empty)"
-    note = view.note.split("\n")[0]
-    if view.message is not None and view.compressed:
-        note += f" -> inflated: {_message_preview(view.message, view.message_size)}"
-    return (f"{frame.opcode.name:<12} {'FIN' if frame.fin else 'fin=0'} rsv={rsv} "
-            f"{'mask=' + key if key else 'unmasked':<13} len={n:<6} {payload}  [{note}]")
-
-
-def render_verdict(verdict: Verdict) -> list[str]:
-    """The lines that end ``wsframe dissect``'s output."""
-    lines = [""]
-    error = verdict.error
-    if error is None:
-        lines.append(f"VALID: {plural(verdict.frames, 'frame')}, "
-                     f"{plural(verdict.messages, 'complete message')}.")
-        if verdict.ignored:
-            lines.append(f"{plural(verdict.ignored, 'byte')} after the Close frame "
-                         f"{'is' if verdict.ignored == 1 else 'are'} ignored (RFC 6455 5.5.1).")
-        if verdict.pending:
-            lines.append(f"The stream ends inside a frame: {plural(verdict.pending, 'byte')} "
-                         f"{'waits' if verdict.pending == 1 else 'wait'} for more data.")
-        return lines
-    raw = verdict.error_header
-    lines.append(f"VIOLATION in the frame at byte offset {error.offset}: {error.reason}")
-    bad_header = raw[:header_length(raw)] if len(raw) >= 2 else raw
-    lines += ["  " + line for line in render_diagram(bad_header)]
-    lines += _field_lines(bad_header, verdict.role)
-    lines += textwrap.wrap(f"rule broken: {error.violation.rule}", 78, initial_indent="  ",
-                           subsequent_indent="    ")
-    lines.append(f"  source: {error.violation.citation}")
-    info = explain(error.code)
-    lines.append(f"  close code: {error.code} ({info.name})")
-    assert verdict.reply is not None
-    masked = " (masked; a client uses a fresh random key, shown here with "\
-        f"{EXAMPLE_CLIENT_KEY.hex()})" if verdict.role is Role.CLIENT else ""
-    lines.append(f"  a correct endpoint sends back this Close frame{masked}, then closes "
-                 "the connection:")
-    lines.append(f"    {verdict.reply.hex(' ')}")
-    if verdict.hint:
-        lines += textwrap.wrap(f"hint: {verdict.hint}", 78, subsequent_indent="  ")
-    return lines
-
-
-def reading_line(role: Role) -> str:
-    """The first line of ``wsframe dissect``'s output."""
-    side = "server (receiving masked frames from a client)" if role is Role.SERVER \
-        else "client (receiving unmasked frames from a server)"
-    return f"Reading the stream as the {side}."
-
-
-def render_text(result: Dissection) -> str:
-    """The human-readable dissection of a whole `Dissection`."""
-    assert result.verdict is not None
-    lines = [reading_line(result.role)]
-    for view in result.frames:
-        lines += render_frame(view, result.role)
-    lines += render_verdict(result.verdict)
-    return "\n".join(lines)
-
-
-# -- JSON -------------------------------------------------------------------------------
-
-def frame_json(view: FrameView) -> dict[str, Any]:
-    """One frame as plain data (an element of ``frames`` in ``--json`` output)."""
-    frame = view.frame
-    entry: dict[str, Any] = {
-        "index": view.index, "offset": view.offset, "size": view.size,
-        "header_hex": view.header.hex(),
-        "fields": {name: value for name, _bits, value in header_fields(view.header)},
-        "masking_key": view.header[-4:].hex() if view.header[1] & 0x80 else None,
-        "opcode": frame.opcode.name, "fin": frame.fin, "rsv1": frame.rsv1,
-        "payload_length": view.length, "payload_hex": frame.payload.hex(),
-        "note": view.note,
-    }
-    if view.truncated:      # only the start was kept (Dissector's keep)
-        entry["payload_kept"] = len(frame.payload)
-    if frame.opcode is Opcode.CLOSE:
-        code, reason = parse_close_payload(frame.payload)
-        entry["close"] = {"code": code, "reason": reason}
-    if view.message is not None:
-        message = view.message
-        entry["message"] = ({"type": "text", "text": message.text}
-                            if isinstance(message, TextMessage)
-                            else {"type": "binary", "data_hex": message.data.hex()})
-        kept = (len(message.text.encode()) if isinstance(message, TextMessage)
-                else len(message.data))
-        if view.message_size > kept:    # only the start was kept
-            entry["message"].update(size=view.message_size, kept=kept)
-    return entry
-
-
-def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    """The verdict as plain data (the keys after ``frames`` in ``--json`` output)."""
-    out: dict[str, Any] = {
-        "role": verdict.role.value, "length": verdict.length, "valid": verdict.valid,
-        "frame_count": verdict.frames, "message_count": verdict.messages,
-        "ignored_after_close": verdict.ignored, "pending": verdict.pending,
-    }
-    error = verdict.error
-    if error is not None:
-        out["violation"] = {
-            "offset": error.offset, "reason": error.reason, "code": error.code,
-            "code_name": explain(error.code).name, "rule": error.violation.rule,
-            "name": error.violation.name, "rfc": error.rfc, "section": error.section,
-            "reply_hex": verdict.reply.hex() if verdict.reply else None,
-            "hint": verdict.hint or None,
-        }
-    return out
-
-
-def to_json(result: Dissection) -> dict[str, Any]:
-    """A whole `Dissection` as plain data."""
-    assert result.verdict is not None
-    out = {"frames": [frame_json(view) for view in result.frames]}
-    out.update(verdict_json(result.verdict))
-    return out

@@ -40,7 +40,7 @@ Both are re-exported here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final, SupportsIndex
+from typing import TYPE_CHECKING, ClassVar, Final, SupportsIndex
 
 from .checks import Flag, check_count, check_extensions, check_role
 from .close_codes import CloseCode
@@ -162,6 +162,12 @@ class MessageReader(FrameDecoder[Event]):
                  "_piece_offset", "_plain_text", "_quick", "_small", "_streamed", "_text_size",
                  "_texts", "_utf8", "_frames_up_to", "max_message_size", "stream")
 
+    # Declared for subclasses, read once when the reader is built: a reader
+    # stops at a Close frame (RFC 6455 5.5.1: nothing after it is read). The
+    # dissector (dissect.py), which also lists the frames a receiver ignores,
+    # sets it True and answers the hooks itself for the frames after the Close.
+    _read_after_close: ClassVar[bool] = False
+
     def __init__(self, role: Role, *,
                  max_message_size: SupportsIndex | None = DEFAULT_MAX_MESSAGE_SIZE,
                  max_frame_size: SupportsIndex | _FollowMessageLimit | None
@@ -182,7 +188,7 @@ class MessageReader(FrameDecoder[Event]):
         for extension in self._extensions:
             rsv |= extension.rsv_bits
         super().__init__(role, max_frame_size=decoder_limit, extension_rsv=rsv,
-                         stop_at_close=True)
+                         stop_at_close=not self._read_after_close)
         self.max_message_size = message_limit
         self._frames_up_to = frame_limit
         self.stream = bool(stream)

@@ -26,15 +26,9 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ..close_codes import explain
-from ..dissect import (
-    CAPTURE_MAX_MESSAGE_SIZE,
-    frame_json,
-    plural,
-    render_frame,
-    render_frame_line,
-    render_verdict,
-)
+from ..dissect import CAPTURE_MAX_MESSAGE_SIZE
 from ..extensions.permessage_deflate import DeflateParams
+from ..render import frame_json, plural, render_frame, render_frame_line, render_verdict
 from ..roles import Role
 from .pcap import LINK_NAMES, decode, read_packets
 from .session import (
