@@ -31,12 +31,12 @@ __all__ = ["describe_fields", "frame_json", "header_fields", "header_length", "p
            "render_text", "render_verdict", "to_json", "verdict_json"]
 
 
-# -- the header, bit by bit -------------------------------------------------------------
-
 def plural(count: int, word: str) -> str:
     """``1 byte``, ``2 bytes``."""
     return f"{count:,} {word}" + ("" if count == 1 else "s")
 
+
+# -- the header, bit by bit -------------------------------------------------------------
 
 def header_length(raw: bytes) -> int:
     """Length of the header that starts ``raw`` (needs its first 2 bytes)."""
