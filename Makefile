@@ -3,6 +3,7 @@
 
 PYTHON ?= python3
 VENV   := .venv
+CVENV  := .venv-compiled
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # Every pinned version is written once, in requirements/constraints.txt: each
@@ -129,7 +130,7 @@ fuzz-quick: $(VENV)/.fuzz
 
 # wsframe vs websockets, wsproto and aiohttp's reader, with the accelerated and
 # compiled builds' rows measured in child processes of the same run (a few minutes).
-bench: $(VENV)/.bench compiled speedups
+bench: $(VENV)/.bench compiled $(CVENV)/.bench speedups
 	$(BIN)/python benchmarks/bench.py
 
 # End to end: echo round trips over loopback through the example server, picows',
@@ -138,16 +139,20 @@ bench: $(VENV)/.bench compiled speedups
 bench-echo: $(VENV)/.bench
 	$(BIN)/python benchmarks/echo_roundtrip.py
 
-# The same benchmark on tiny streams: checks that it runs (CI).
-bench-quick: $(VENV)/.bench
+# The same benchmark on tiny streams, every build: checks that it runs (CI).
+bench-quick: $(VENV)/.bench compiled $(CVENV)/.bench speedups
 	$(BIN)/python benchmarks/bench.py --quick
 
 # -- the optional compiled build (mypyc, setup.py), in a venv of its own ------------
-CVENV := .venv-compiled
-
 $(CVENV)/.test: requirements/test.txt $(PINS)
 	$(PYTHON) -m venv $(CVENV)
 	$(CVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/test.txt \
+		-c $(PINS)
+	touch $@
+
+# The benchmark's peers beside the compiled build (its rows: aiohttp's reader, picows).
+$(CVENV)/.bench: $(CVENV)/.test requirements/bench.txt $(PINS)
+	$(CVENV)/bin/python -m pip --disable-pip-version-check -q install -r requirements/bench.txt \
 		-c $(PINS)
 	touch $@
 

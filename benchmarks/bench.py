@@ -40,6 +40,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TUNABLES = "glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=4294967295"
 if os.environ.get("GLIBC_TUNABLES") != TUNABLES:    # see the module documentation
@@ -85,14 +86,33 @@ def websockets_speedups() -> str:
 
 # -- streams -----------------------------------------------------------------------
 
-def payload_of(size: int) -> bytes:
-    """ASCII text (valid UTF-8), used for text and binary alike."""
-    return (b"wsframe benchmark " * (size // 18 + 1))[:size]
+#: Text that is not ASCII: accents, symbols, Greek and CJK (1-3 UTF-8 bytes a
+#: character, 53% of its bytes not ASCII, all in Unicode's Basic Multilingual
+#: Plane: 2 bytes a character once decoded), the kind of text whose every
+#: byte a UTF-8 check must look at.
+NON_ASCII = "Grüße aus Zürich, naïve café: ½ € ✓ Αθήνα 東京 ".encode()
 
 
-def masked_stream(count: int, size: int, opcode: Opcode = Opcode.BINARY) -> bytes:
+def payload_of(size: int, non_ascii: bool = False) -> bytes:
+    """Valid UTF-8 of exactly ``size`` bytes: ASCII (used for text and binary
+    alike), or with ``non_ascii`` `NON_ASCII` repeated, ended on a character
+    boundary and padded with spaces."""
+    if not non_ascii:
+        return (b"wsframe benchmark " * (size // 18 + 1))[:size]
+    text = (NON_ASCII * (size // len(NON_ASCII) + 1))[:size]
+    text = text[:len(text.decode(errors="ignore").encode())]
+    return text + b" " * (size - len(text))
+
+
+#: The kinds of message measured: binary, ASCII text, text that is not ASCII.
+KINDS = {"binary": (Opcode.BINARY, False), "text": (Opcode.TEXT, False),
+         "non-ASCII text": (Opcode.TEXT, True)}
+
+
+def masked_stream(count: int, size: int, opcode: Opcode = Opcode.BINARY,
+                  non_ascii: bool = False) -> bytes:
     """``count`` masked frames of ``size`` bytes, each with its own random key."""
-    payload = payload_of(size)
+    payload = payload_of(size, non_ascii)
     return b"".join(build_frame(opcode, payload, mask=os.urandom(4)) for _ in range(count))
 
 
@@ -182,6 +202,25 @@ def aiohttp_flavour() -> str:
         else "pure Python"
 
 
+_LOOP: list[Any] = []
+
+
+def picows_reader(chunks: list[bytes]) -> Callable[[], int]:
+    """picows' server protocol, handshake done before the clock starts
+    (benchmarks/picows_driver.py); payloads taken out as bytes or str."""
+    import asyncio
+
+    from picows_driver import PicowsReader
+    if not _LOOP:
+        _LOOP.append(asyncio.new_event_loop())
+    reader = PicowsReader(_LOOP[0])
+
+    def run() -> int:
+        return reader.run(chunks)
+    run.prepare = reader.prepare  # type: ignore[attr-defined]
+    return run
+
+
 def wsproto_frames(chunks: list[bytes]) -> Callable[[], int]:
     def run() -> int:
         protocol = FrameProtocol(client=False, extensions=[])
@@ -198,19 +237,42 @@ def wsproto_frames(chunks: list[bytes]) -> Callable[[], int]:
 
 def best_times(functions: dict[str, Callable[[], int]], rounds: int, expect: int | None
                ) -> dict[str, float]:
-    """Best wall time of each function over interleaved rounds (after a warm-up)."""
+    """Best wall time of each function over interleaved rounds (after a warm-up).
+
+    A function with a ``prepare`` attribute has it called before each timing
+    (a receiver that must be connected first: picows)."""
     for name, function in functions.items():
+        getattr(function, "prepare", _nothing)()
         got = function()
         if expect is not None and got != expect:
             raise SystemExit(f"{name} produced {got} results, expected {expect}")
     best = dict.fromkeys(functions, float("inf"))
     for _ in range(rounds):
         for name, function in functions.items():
+            getattr(function, "prepare", _nothing)()
             gc.collect()
             start = time.perf_counter()
             function()
             best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def _nothing() -> None:
+    pass
+
+
+def memcpy_rate(rounds: int) -> float:
+    """MB/s of copying 1 MiB (a bytearray's slice assignment: one memcpy)."""
+    source = os.urandom(MiB)
+    target = bytearray(MiB)
+    loops = 64
+
+    def run() -> int:
+        for _ in range(loops):
+            target[:] = source
+        return loops
+    seconds = best_times({"memcpy": run}, rounds, loops)["memcpy"]
+    return MiB * loops / seconds / 1e6
 
 
 def ceiling(size: int, rounds: int) -> float:
@@ -297,70 +359,115 @@ READ_SIZES = (1, 1460, 16384, 65536)
 FIRST_BYTES = 128 * 1024        # fed byte by byte: the first 128 KiB only
 
 
-def large_messages(rounds: int, scale: int) -> dict[str, dict[str, float]]:
-    """One 1 MiB masked message in reads of N bytes: MB/s for wsframe and websockets."""
+def large_messages(rounds: int, scale: int, peers: bool = False
+                   ) -> dict[str, dict[str, float]]:
+    """One 1 MiB masked message of each kind in reads of N bytes: MB/s of
+    wsframe and websockets (and, with ``peers``, aiohttp's reader and picows,
+    byte by byte excepted)."""
     size = MiB // scale
     results: dict[str, dict[str, float]] = {}
-    for kind, opcode in (("binary", Opcode.BINARY), ("text", Opcode.TEXT)):
-        stream = masked_stream(1, size, opcode)
+    for kind, (opcode, non_ascii) in KINDS.items():
+        stream = masked_stream(1, size, opcode, non_ascii)
         for read in READ_SIZES:
             chunks = reads(stream, read, FIRST_BYTES // scale if read == 1 else None)
             expect = 0 if read == 1 else 1
-            times = best_times({"wsframe": wsframe_messages(chunks),
-                                "websockets": websockets_protocol(chunks)},
-                               max(1, rounds // 2) if read == 1 else rounds, expect)
+            contenders = {"wsframe": wsframe_messages(chunks),
+                          "websockets": websockets_protocol(chunks)}
+            if peers and read != 1:
+                contenders["aiohttp"] = aiohttp_reader(chunks)
+                contenders["picows"] = picows_reader(chunks)
+            times = best_times(contenders, max(1, rounds // 2) if read == 1 else rounds, expect)
             fed = sum(map(len, chunks))
             results[f"{kind} {read}"] = {name: fed / seconds / 1e6
                                          for name, seconds in times.items()}
     return results
 
 
-WRITE_SIZES = (1024, 65536, MiB)
+WRITE_SIZES = (64, 1024, 65536, MiB)
 
 
-def writers(rounds: int, scale: int) -> dict[str, dict[str, float]]:
-    """Client-role (masking) writers: MB/s of binary messages of each size."""
+class Sink:
+    """Where every writer's bytes go: one counting ``write``, the same call
+    for every contender (picows calls its transport's ``write`` itself)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.count += len(data)
+
+
+def writers(rounds: int, scale: int, peers: bool = False) -> dict[str, dict[str, float]]:
+    """Client-role (masking) writers: MB/s of binary messages of each size,
+    each message's bytes handed to a `Sink`'s ``write``."""
     results: dict[str, dict[str, float]] = {}
     for size in WRITE_SIZES:
         payload = payload_of(size)
-        count = max(2, (8 * MiB // scale) // size)
+        count = max(2, min(20_000 // scale, (8 * MiB // scale) // size))
         writer = MessageWriter(Role.CLIENT)
         protocol = Protocol(Side.CLIENT)
+        write = Sink().write
 
         def wsframe_writer(payload: bytes = payload, count: int = count,
-                           writer: MessageWriter = writer) -> int:
+                           writer: MessageWriter = writer,
+                           write: Callable[[bytes], None] = write) -> int:
             for _ in range(count):
-                writer.binary(payload)
+                write(writer.binary(payload))
             return count
 
         def websockets_writer(payload: bytes = payload, count: int = count,
-                              protocol: Protocol = protocol) -> int:
+                              protocol: Protocol = protocol,
+                              write: Callable[[bytes], None] = write) -> int:
             for _ in range(count):
                 protocol.send_binary(payload)
-                protocol.data_to_send()
+                for data in protocol.data_to_send():
+                    write(data)
             return count
 
-        times = best_times({"wsframe": wsframe_writer, "websockets": websockets_writer},
-                           rounds, count)
+        contenders = {"wsframe": wsframe_writer, "websockets": websockets_writer}
+        if peers:
+            contenders["picows"] = picows_writer(payload, count)
+        times = best_times(contenders, rounds, count)
         results[str(size)] = {name: size * count / seconds / 1e6
                               for name, seconds in times.items()}
     return results
 
 
+def picows_writer(payload: bytes, count: int) -> Callable[[], int]:
+    """picows' client transport sending binary messages (it masks them)."""
+    import asyncio
+
+    from picows import WSMsgType
+    from picows_driver import PicowsWriter
+    if not _LOOP:
+        _LOOP.append(asyncio.new_event_loop())
+    send = PicowsWriter(_LOOP[0]).transport.send
+    binary = WSMsgType.BINARY
+
+    def run() -> int:
+        for _ in range(count):
+            send(binary, payload)
+        return count
+    return run
+
+
 def print_large(large: dict[str, dict[str, float]], ceilings: dict[int, float] | None,
                 scale: int) -> None:
     table = Table()
-    table.add("read size", "", "wsframe", "websockets", "wsframe/websockets",
-              "wsframe/ceiling" if ceilings else "")
+    peers = [name for name in ("aiohttp", "picows") if name in large["binary 1460"]]
+    table.add("read size", "wsframe", "websockets", *peers, "vs websockets",
+              *(f"vs {name}" for name in peers), "vs ceiling" if ceilings else "")
     for key, rates in large.items():
-        kind, read = key.split()
+        kind, read = key.rsplit(" ", 1)
         label = f"  {kind}, reads of {int(read):,} B" + (
             f" (first {FIRST_BYTES // scale // 1024} KiB)" if read == "1" else "")
-        ratio = rates["wsframe"] / rates["websockets"]
-        row = [label, "", f"{rates['wsframe']:,.1f} MB/s", f"{rates['websockets']:,.1f} MB/s",
-               f"{ratio:.2f}x"]
+        ours = rates["wsframe"]
+        row = [label, f"{ours:,.1f} MB/s", f"{rates['websockets']:,.1f} MB/s"]
+        row += [f"{rates[name]:,.1f} MB/s" if name in rates else "" for name in peers]
+        row.append(f"{ours / rates['websockets']:.2f}x")
+        row += [f"{ours / rates[name]:.2f}x" if name in rates else "" for name in peers]
         if ceilings and read != "1":
-            row.append(f"{rates['wsframe'] / ceilings[int(read)]:.2f}x")
+            row.append(f"{ours / ceilings[int(read)]:.2f}x")
         table.add(*row)
     table.print()
 
@@ -369,10 +476,14 @@ def print_writers(write: dict[str, dict[str, float]], ceilings: dict[int, float]
     table = Table()
     for key, rates in write.items():
         size = int(key)
-        row = [f"  {size // 1024:,} KiB binary, client role (masked)",
-               f"{rates['wsframe']:,.1f} MB/s", f"{rates['websockets']:,.1f} MB/s",
+        label = f"{size // 1024:,} KiB" if size >= 1024 else f"{size} B"
+        row = [f"  {label} binary, client role (masked)", f"{rates['wsframe']:,.1f} MB/s",
+               f"{rates['websockets']:,.1f} MB/s",
                f"{rates['wsframe'] / rates['websockets']:.2f}x websockets"]
-        if ceilings:
+        if "picows" in rates:
+            row += [f"{rates['picows']:,.1f} MB/s picows",
+                    f"{rates['wsframe'] / rates['picows']:.2f}x picows"]
+        if ceilings and size in ceilings:
             row.append(f"{rates['wsframe'] / ceilings[size]:.2f}x ceiling")
         table.add(*row)
     table.print()
@@ -448,16 +559,28 @@ def accelerated_rows(rounds: int, scale: int, quick: bool) -> None:
 
 def compiled_rows(rounds: int, scale: int) -> None:
     """Child process in the compiled build's venv: its rows, as JSON on stdout."""
+    from picows_driver import picows_version
     n = 20_000 // scale
     chunks = [masked_stream(n, 64, Opcode.TEXT)]
     times = best_times({"FrameParser": wsframe_frames(chunks),
                         "MessageReader": wsframe_messages(chunks),
                         "aiohttp": aiohttp_reader(chunks),
+                        "picows": picows_reader(chunks),
                         "websockets": websockets_protocol(chunks)}, rounds, n)
+    big = max(2, 400 // scale)
+    big_chunks = [masked_stream(big, 65536)]
+    big_times = best_times({"MessageReader": wsframe_messages(big_chunks),
+                            "aiohttp": aiohttp_reader(big_chunks),
+                            "picows": picows_reader(big_chunks),
+                            "websockets": websockets_protocol(big_chunks)}, rounds, big)
     json.dump({"compiled": wsframe.COMPILED, "accelerator": masking.ACCELERATOR,
-               "aiohttp": aiohttp_flavour(), "frames": n,
+               "aiohttp": aiohttp_flavour(), "frames": n, "big_frames": big,
                "small": {name: n / seconds for name, seconds in times.items()},
-               "large": large_messages(rounds, scale), "write": writers(rounds, scale)},
+               "big": {name: big * 65536 / seconds / 1e6
+                       for name, seconds in big_times.items()},
+               "memcpy": memcpy_rate(rounds), "picows": picows_version(),
+               "large": large_messages(rounds, scale, peers=True),
+               "write": writers(rounds, scale, peers=True)},
               sys.stdout)
 
 
@@ -516,17 +639,17 @@ def main() -> int:
         f"{rate:,.0f} MB/s at {size:,} B" for size, rate in ceilings.items()))
     large = large_messages(rounds, scale)
     print_large(large, ceilings, scale)
-    for kind in ("binary", "text"):
+    for kind in KINDS:
         for read in READ_SIZES[1:]:
             rate = large[f"{kind} {read}"]["wsframe"] / ceilings[read]
             target = 0.75 if kind == "binary" else 0.35 if read == 1460 else 0.6
             targets.at_least(f"{kind} 1 MiB message, reads of {read:,} B, vs the ceiling",
                              rate, target)
     # Byte by byte: cost per byte relative to websockets (lower is better).
-    targets.at_most("binary, byte by byte: cost per byte vs websockets",
-                    large["binary 1"]["websockets"] / large["binary 1"]["wsframe"], 1.0)
-    targets.at_most("text, byte by byte: cost per byte vs websockets",
-                    large["text 1"]["websockets"] / large["text 1"]["wsframe"], 2.0)
+    for kind in KINDS:
+        rates = large[f"{kind} 1"]
+        targets.at_most(f"{kind}, byte by byte: cost per byte vs websockets",
+                        rates["websockets"] / rates["wsframe"], 1.0 if kind == "binary" else 2.0)
 
     print("\n4. Feeding in pieces (FrameParser)")
     four = masked_stream(1, 4 * MiB // scale)
@@ -649,32 +772,60 @@ def main() -> int:
         assert built["compiled"], "the .venv-compiled build is not compiled (make compiled)"
         small_rates = built["small"]
         print(f"\n9. The compiled build (mypyc; accelerator: {built['accelerator']}), in a "
-              "child process in this run")
+              "child process in this run, beside aiohttp's reader "
+              f"({built['aiohttp']}) and picows {built.get('picows', '')} (Cython)")
         compiled_table = Table()
+        peer_names = {"aiohttp": f"aiohttp WebSocketReader ({built['aiohttp']})",
+                      "picows": "picows WSProtocol (in memory)",
+                      "websockets": "websockets Protocol"}
         compiled_table.add(f"  {built['frames']:,} masked 64-byte text frames, fed whole")
         for name, rate in small_rates.items():
-            label = f"aiohttp WebSocketReader ({built['aiohttp']})" if name == "aiohttp" else \
-                "websockets Protocol" if name == "websockets" else f"wsframe {name}, compiled"
-            compiled_table.add(f"    {label}", f"{rate:,.0f} frames/s",
+            compiled_table.add(f"    {peer_names.get(name, f'wsframe {name}, compiled')}",
+                               f"{rate:,.0f} frames/s",
                                f"{rate / small_rates['aiohttp']:.2f}x aiohttp",
+                               f"{rate / small_rates['picows']:.2f}x picows",
                                f"{rate / small_rates['websockets']:.2f}x websockets")
+        big_rates = built["big"]
+        compiled_table.add(f"  {built['big_frames']:,} masked 64 KiB binary frames in one buffer")
+        for name, rate in big_rates.items():
+            compiled_table.add(f"    {peer_names.get(name, f'wsframe {name}, compiled')}",
+                               f"{rate:,.0f} MB/s",
+                               f"{rate / big_rates['aiohttp']:.2f}x aiohttp",
+                               f"{rate / big_rates['picows']:.2f}x picows",
+                               f"{rate / big_rates['websockets']:.2f}x websockets")
         compiled_table.print()
+        print("  One 1 MiB masked message, by read size (MessageReader, compiled)")
         print_large(built["large"], None, scale)
+        memcpy = built["memcpy"]
+        print(f"  memcpy on this machine (1 MiB bytearray copy): {memcpy:,.0f} MB/s; "
+              "1 MiB binary received, as a fraction of it: " + ", ".join(
+                  f"{built['large'][f'binary {read}']['wsframe'] / memcpy:.2f} at {read:,} B"
+                  for read in READ_SIZES[1:]))
+        print("  Sending, each message's bytes handed to the same write()")
         print_writers(built["write"], None)
-        targets.at_least("compiled FrameParser, 64 B frames vs aiohttp's reader",
-                         small_rates["FrameParser"] / small_rates["aiohttp"], 1.0)
-        targets.at_least("compiled MessageReader, 64 B frames vs aiohttp's reader",
-                         small_rates["MessageReader"] / small_rates["aiohttp"], 0.8)
-        for kind in ("binary", "text"):
+        for peer in ("aiohttp", "picows"):
+            for name in ("FrameParser", "MessageReader"):
+                targets.at_least(f"compiled {name}, 64 B frames vs {peer}",
+                                 small_rates[name] / small_rates[peer], 1.0)
+            targets.at_least(f"compiled: {built['big_frames']} frames of 64 KiB in one "
+                             f"buffer vs {peer}", big_rates["MessageReader"] / big_rates[peer],
+                             1.0)
+        for kind in KINDS:
             for read in READ_SIZES[1:]:
                 rates = built["large"][f"{kind} {read}"]
-                targets.at_least(f"compiled: {kind}, reads of {read:,} B, vs websockets",
-                                 rates["wsframe"] / rates["websockets"], 1.0)
+                for peer in ("websockets", "aiohttp", "picows"):
+                    targets.at_least(f"compiled: {kind}, reads of {read:,} B, vs {peer}",
+                                     rates["wsframe"] / rates[peer], 1.0)
+        targets.at_least("compiled: 1 MiB binary received (best read size) vs memcpy",
+                         max(built["large"][f"binary {read}"]["wsframe"]
+                             for read in READ_SIZES[1:]) / memcpy, 0.3)
         # The writer in this build (its masking is section 7's C helper).
-        for size in (65536, MiB):
+        for size in WRITE_SIZES:
             rates = built["write"][str(size)]
-            targets.at_least(f"compiled: client writer, {size // 1024:,} KiB, vs websockets",
-                             rates["wsframe"] / rates["websockets"], 1.0)
+            for peer in ("websockets", "picows"):
+                label = f"{size // 1024:,} KiB" if size >= 1024 else f"{size} B"
+                targets.at_least(f"compiled: client writer, {label}, vs {peer}",
+                                 rates["wsframe"] / rates[peer], 1.0)
 
     print("\nTargets (ratios within this run):")
     missed = targets.print()

@@ -70,3 +70,58 @@ def test_truncated_at_the_end_fails_only_when_final() -> None:
     with pytest.raises(Utf8Error) as info:
         decoder.decode(b"", final=True)
     assert info.value.position == -2
+
+
+TEXT = "añ€😀 κόσμε 東京 ok".encode()
+
+
+@pytest.mark.parametrize("cuts", [(1, 2), (2, 3), (3, 5), (5, 9), (1, 9), (6, 7), (4, 8)])
+def test_three_pieces_with_characters_split_across_them(cuts: tuple[int, int]) -> None:
+    """Characters cut across pieces are held and completed by the next
+    piece, however short, through `decode` and through `decode_after_held`
+    (the piece already written after the held bytes) alike."""
+    a, b = cuts
+    pieces = [TEXT[:a], TEXT[a:b], TEXT[b:]]
+    plain, joined = Utf8Decoder(), Utf8Decoder()
+    out_plain = out_joined = ""
+    for i, piece in enumerate(pieces):
+        final = i == len(pieces) - 1
+        out_plain += plain.decode(piece, final)
+        out_joined += joined.decode_after_held(joined.held + piece, final)
+        assert plain.held == joined.held
+        assert plain.pending == bool(plain.held)
+    assert out_plain == out_joined == TEXT.decode()
+
+
+def test_held_bytes_are_the_incomplete_last_character() -> None:
+    decoder = Utf8Decoder()
+    assert decoder.decode(b"x\xf0\x9f") == "x"
+    assert decoder.held == b"\xf0\x9f" and decoder.pending
+    assert decoder.decode(b"\x98") == ""            # still inside the character
+    assert decoder.held == b"\xf0\x9f\x98"
+    assert decoder.decode(b"\x80y") == "\U0001f600y"
+    assert decoder.held == b"" and not decoder.pending
+
+
+@pytest.mark.parametrize("method", ["decode", "decode_after_held"])
+def test_error_positions_count_from_the_start_of_the_piece(method: str) -> None:
+    """A bad byte after held bytes: the position is within the new piece,
+    and the text before it (in this piece) is what was valid."""
+    decoder = Utf8Decoder()
+    decoder.decode(b"ab\xce")
+    piece = b"\xbaok\xff"               # completes the kappa, then 'ok', then a bad byte
+    data = piece if method == "decode" else decoder.held + piece
+    with pytest.raises(Utf8Error) as info:
+        getattr(decoder, method)(data)
+    assert info.value.position == 3
+    assert info.value.valid_text == "κok"
+
+
+@pytest.mark.parametrize("method", ["decode", "decode_after_held"])
+def test_a_held_character_that_cannot_complete_fails_at_once(method: str) -> None:
+    decoder = Utf8Decoder()
+    decoder.decode(b"ab\xed")
+    data = b"\xa0" if method == "decode" else decoder.held + b"\xa0"
+    with pytest.raises(Utf8Error) as info:
+        getattr(decoder, method)(data)
+    assert info.value.position == -1

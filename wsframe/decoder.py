@@ -20,11 +20,13 @@ is the whole joint between the frame layer and whatever stands on it:
   arrived, with ``key``, the masking key lined up with its first byte (None
   when the bytes are plain already); ``left`` payload bytes of the frame
   follow (0 on the piece that completes it). The subclass reads the piece
-  through one of the decoder's two methods, which are the only place a
-  piece is unmasked: ``_unmasked(data, key)`` gives its bytes, and
-  ``_unmask_onto(buffer, data, key, left)`` appends them to the subclass's
-  own buffer in one pass (no new object first: where the text rows of the
-  benchmarks were won) and says whether they are ASCII.
+  through one of the decoder's three methods, which are the only place a
+  piece is unmasked: ``_unmasked(data, key)`` gives its bytes,
+  ``_unmasked_after(prefix, data, key)`` gives them after ``prefix`` in one
+  allocation (the UTF-8 bytes a text message held back from the previous
+  piece), and ``_unmask_onto(buffer, data, key, left)`` appends them to the
+  subclass's own buffer in one pass (no new object first: where the text
+  rows of the benchmarks were won) and says whether they are ASCII.
 
 Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
@@ -57,7 +59,14 @@ from .builders import parse_close_payload
 from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .header_bits import FirstByte, FrameKind, first_byte_problem, first_byte_table
-from .masking import apply_mask, mask_int, mask_small, unmask_append, unmask_buffer
+from .masking import (
+    apply_mask,
+    mask_frame,
+    mask_int,
+    mask_small,
+    unmask_append,
+    unmask_buffer,
+)
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
@@ -326,6 +335,14 @@ class FrameDecoder(Generic[_T]):
         if key is None:
             return data
         return mask_small(data, key) if len(data) <= _SMALL_PIECE else apply_mask(data, key)
+
+    @staticmethod
+    def _unmasked_after(prefix: bytes, data: bytes, key: bytes | None) -> bytes:
+        """``prefix`` followed by a piece handed to ``_piece``, unmasked: one
+        call and one allocation where the C helper is built."""
+        if key is None:
+            return prefix + data
+        return mask_frame(prefix, data, key)
 
     @staticmethod
     def _unmask_onto(buffer: bytearray, data: bytes, key: bytes | None, left: int) -> bool:
