@@ -4,10 +4,12 @@ at every size and offset."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import subprocess
 import sys
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -119,6 +121,62 @@ def test_unmask_append_grows_a_message_piece_by_piece(name: str) -> None:
                         ((0, 1), (1, 6), (6, 1466), (1466, 1473), (1473, 4473), (4473, pos))]
 
 
+PAYLOAD_BUFFERS = masking.payload_buffers()
+
+
+@pytest.mark.parametrize("name", PAYLOAD_BUFFERS)
+@pytest.mark.parametrize("size", [0, 1, 5, 1460, 65535, 65536, 65537, 300_007])
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "plain"])
+def test_payload_buffer_gives_the_payload_unmasked_piece_by_piece(
+        name: str, size: int, masked: bool) -> None:
+    """Pieces of every size and alignment (the key lines up with each
+    piece's place in the payload): `take` gives the RFC's unmasked payload,
+    ``len`` counts what was appended, and the buffer is empty afterwards."""
+    new = PAYLOAD_BUFFERS[name]
+    rng = random.Random(size)
+    data, key = rng.randbytes(size), rng.randbytes(4)
+    buffer = new(key if masked else None, size)
+    pos = 0
+    for step in itertools.cycle((1, 3, 1460, 7, 70_000, 2)):
+        if pos >= size:
+            break
+        buffer.append(memoryview(data)[pos:pos + step] if step == 3 else data[pos:pos + step])
+        pos = min(size, pos + step)
+        assert len(buffer) == pos
+    result = buffer.take()
+    assert type(result) is bytes
+    assert result == (reference(data, key) if masked else data)
+    assert len(buffer) == 0 and buffer.take() == b""
+
+
+@pytest.mark.parametrize("name", PAYLOAD_BUFFERS)
+def test_payload_buffer_refuses_more_than_the_declared_length(name: str) -> None:
+    buffer = PAYLOAD_BUFFERS[name](b"\x01\x02\x03\x04", 5)
+    buffer.append(b"abc")
+    with pytest.raises(ValueError, match="past the declared length"):
+        buffer.append(b"def")
+    assert len(buffer) == 3                 # nothing of the refused piece was kept
+    assert buffer.take() == reference(b"abc", b"\x01\x02\x03\x04")
+
+
+@pytest.mark.parametrize("name", PAYLOAD_BUFFERS)
+def test_payload_buffer_memory_follows_the_bytes_received(name: str) -> None:
+    """A payload declaring 1 GiB of which 256 KiB arrive: the buffer holds
+    at most four times what arrived (the C helper's growth; pure Python's
+    bytearray a little more than it), never the declared length."""
+    pieces = [random.Random(9).randbytes(16384)] * 16        # made before tracing
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        buffer = PAYLOAD_BUFFERS[name](b"\x01\x02\x03\x04", 2**30)
+        for piece in pieces:
+            buffer.append(piece)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(buffer) == 256 * 1024
+    assert peak < 4 * 256 * 1024 + 64 * 1024 + 16 * 1024, f"peak {peak} bytes"
+
 
 # Hostile arguments: each entry point of each implementation either gives the
 # RFC's answer or raises TypeError / ValueError / BufferError / OverflowError.
@@ -154,8 +212,17 @@ calls = {
              (0x82, b"ab", b""), (0x82, None, K), (0x82, "text", K),
              (0x82, memoryview(b"abcdefgh")[::2], K)],
 }
+new = masking.payload_buffers()[sys.argv[1]]
+def payload(key, length, *pieces):
+    buffer = new(key, length)
+    for piece in pieces:
+        buffer.append(piece)
+    return buffer.take()
+calls["payload"] = [(K, 0), (None, 0), (K, 3, b"abc"), (K, -1), (K, 2**70), (K, "3"),
+                    (b"123", 3), (None, None), (K, 2, b"abc"), (K, 3, None), (K, 3, "abc"),
+                    (K, 8, memoryview(b"abcdefgh")[::2]), (K, 2**62, b"ab")]
 functions = {"apply": apply, "unmask": unmask, "frame": frame, "append": append,
-             "encode": encode}
+             "encode": encode, "payload": payload}
 outcomes = []
 for name, argument_lists in calls.items():
     for args in argument_lists:
@@ -175,7 +242,7 @@ def test_hostile_arguments_raise_and_never_crash(name: str) -> None:
                            text=True, timeout=60, check=False)
     assert child.returncode == 0, child.stderr
     outcomes = json.loads(child.stdout)
-    assert len(outcomes) == 52
+    assert len(outcomes) == 52 + 13
     ok = [outcome for outcome in outcomes if outcome[1] == "ok"]
     # What succeeds is the RFC's answer: empty input gives empty output, a
     # slice within the data is masked, an empty piece is "all ASCII".
@@ -183,3 +250,6 @@ def test_hostile_arguments_raise_and_never_crash(name: str) -> None:
     assert ["encode", "ok", "828001020304"] in ok         # an empty masked frame
     appended = [outcome for outcome in ok if outcome[0] == "append"]
     assert appended and all(outcome[2] is True for outcome in appended)
+    payloads = [outcome for outcome in outcomes if outcome[0] == "payload"]
+    assert [outcome[1:] for outcome in payloads if outcome[1] == "ok"] == [
+        ["ok", ""], ["ok", ""], ["ok", "606060"], ["ok", "6060"]]

@@ -174,3 +174,24 @@ def test_a_declared_text_frame_gets_memory_as_its_bytes_arrive(limit: int | None
     count, peak = peak_during(feed)
     assert count == 0                                       # the frame is not complete
     assert peak < 512 * KiB, f"peak {peak} bytes for {45 * 1460} bytes received"
+
+
+@pytest.mark.parametrize("limit", [None, 2**31], ids=["no limit", "2 GiB limit"])
+def test_a_declared_binary_frame_gets_memory_as_its_bytes_arrive(limit: int | None) -> None:
+    """A binary frame declaring 1 GiB, of which 64 KiB arrive in 1,460-byte
+    reads: kept whole, its payload buffer follows the bytes received (the C
+    helper unmasks each read into the bytes it will hand up, grown to four
+    times what arrived at most), never the length the peer declared."""
+    declared = 2**30
+    header = bytes((0x82, 0xFF)) + declared.to_bytes(8, "big") + KEY
+    sent = apply_mask_python(b"\x00" * (45 * 1460), KEY)
+    reads = [header] + [sent[i:i + 1460] for i in range(0, len(sent), 1460)]
+    reader = MessageReader(Role.SERVER, max_message_size=limit, max_frame_size=limit)
+
+    def feed() -> int:
+        return sum(1 for read in reads for _event in reader.feed(read))
+
+    count, peak = peak_during(feed)
+    assert count == 0
+    assert reader.buffered == 45 * 1460
+    assert peak < 512 * KiB, f"peak {peak} bytes for {45 * 1460} bytes received"

@@ -18,6 +18,7 @@
  *                                                          also masking.unmask_buffer)
  *   mask_frame(prefix, payload, key) -> bytes
  *   unmask_append(buffer, data, key, reserve) -> bool
+ *   PayloadBuffer(key, length): .append(data), .take() -> bytes, len()
  *
  * The last one serves text messages arriving in many reads: each piece is
  * unmasked straight onto the end of the message's bytearray and checked for
@@ -338,6 +339,187 @@ encode_masked(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
+/* PayloadBuffer: a frame's payload, unmasked as its reads arrive straight into
+ * the bytes object that `take` hands up. One pass over each byte, where
+ * keeping the masked reads and unmasking them at the end takes three (the
+ * copy in, the bytearray's growth, the unmasking into a new object).
+ *
+ * The bytes object is private to this buffer (its only reference) until
+ * `take` returns it, so writing into it and resizing it (_PyBytes_Resize)
+ * is safe: nothing else can see it change. It grows with the bytes
+ * received, never by the peer's word alone (see payload_append). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *bytes;        /* NULL until the first append; capacity = its size */
+    Py_ssize_t used;        /* bytes written */
+    Py_ssize_t length;      /* the declared payload length: the most it may hold */
+    int masked;
+    unsigned char key[4];
+} PayloadBuffer;
+
+static void
+payload_dealloc(PayloadBuffer *self)
+{
+    Py_XDECREF(self->bytes);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+payload_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *names[] = {"key", "length", NULL};
+    PyObject *key_obj;
+    Py_ssize_t length;
+    Py_buffer key;
+    PayloadBuffer *self;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "On:PayloadBuffer", names, &key_obj,
+                                     &length)) {
+        return NULL;
+    }
+    if (length < 0) {
+        PyErr_Format(PyExc_ValueError, "length must be >= 0, not %zd", length);
+        return NULL;
+    }
+    self = (PayloadBuffer *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->bytes = NULL;
+    self->used = 0;
+    self->length = length;
+    self->masked = key_obj != Py_None;
+    if (self->masked) {
+        if (get_key(key_obj, &key) < 0) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        memcpy(self->key, key.buf, 4);
+        PyBuffer_Release(&key);
+    }
+    return (PyObject *)self;
+}
+
+PyDoc_STRVAR(payload_append_doc,
+"append(data, /) -> None\n\n"
+"The next bytes of the payload, unmasked onto its end (the declared length\n"
+"is the most the buffer holds: more is a ValueError).");
+
+static PyObject *
+payload_append(PayloadBuffer *self, PyObject *data_obj)
+{
+    Py_buffer data;
+    Py_ssize_t need, capacity;
+    unsigned char *out;
+
+    if (PyObject_GetBuffer(data_obj, &data, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (data.len > self->length - self->used) {
+        PyErr_Format(PyExc_ValueError, "data of %zd bytes goes past the declared length"
+                     " (%zd of %zd bytes held)", data.len, self->used, self->length);
+        goto error;
+    }
+    need = self->used + data.len;
+    capacity = self->bytes == NULL ? 0 : PyBytes_GET_SIZE(self->bytes);
+    if (need > capacity) {
+        /* To four times the bytes held with this piece (64 KiB at least),
+         * never past the declared length: memory follows the bytes received
+         * (at most 4x of them, or 64 KiB), and a 1 MiB payload arriving in
+         * 16-64 KiB reads is resized two or three times, not five (each
+         * resize may copy everything held so far). */
+        Py_ssize_t grow = need > PY_SSIZE_T_MAX / 4 ? PY_SSIZE_T_MAX : 4 * need;
+        if (grow < 65536) {
+            grow = 65536;
+        }
+        if (grow > self->length) {
+            grow = self->length;
+        }
+        if (self->bytes == NULL) {
+            self->bytes = PyBytes_FromStringAndSize(NULL, grow);
+            if (self->bytes == NULL) {
+                goto error;
+            }
+        } else if (_PyBytes_Resize(&self->bytes, grow) < 0) {
+            self->bytes = NULL;             /* freed by _PyBytes_Resize */
+            self->used = 0;
+            goto error;
+        }
+    }
+    out = (unsigned char *)PyBytes_AS_STRING(self->bytes) + self->used;
+    if (self->masked) {
+        /* The key lined up with this piece's first byte. */
+        unsigned char key[4];
+        for (int i = 0; i < 4; i++) {
+            key[i] = self->key[(self->used + i) & 3];
+        }
+        (void)xor_into(out, data.buf, data.len, key, 0);
+    } else if (data.len) {
+        memcpy(out, data.buf, data.len);
+    }
+    self->used = need;
+    PyBuffer_Release(&data);
+    Py_RETURN_NONE;
+error:
+    PyBuffer_Release(&data);
+    return NULL;
+}
+
+PyDoc_STRVAR(payload_take_doc,
+"take() -> bytes\n\n"
+"The payload so far, unmasked; the buffer is empty afterwards.");
+
+static PyObject *
+payload_take(PayloadBuffer *self, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *result = self->bytes;
+
+    if (result == NULL) {
+        return PyBytes_FromStringAndSize(NULL, 0);
+    }
+    self->bytes = NULL;
+    if (PyBytes_GET_SIZE(result) != self->used && _PyBytes_Resize(&result, self->used) < 0) {
+        self->used = 0;
+        return NULL;
+    }
+    self->used = 0;
+    return result;
+}
+
+static Py_ssize_t
+payload_len(PayloadBuffer *self)
+{
+    return self->used;
+}
+
+static PyMethodDef payload_methods[] = {
+    {"append", (PyCFunction)payload_append, METH_O, payload_append_doc},
+    {"take", (PyCFunction)payload_take, METH_NOARGS, payload_take_doc},
+    {NULL, NULL, 0, NULL}
+};
+
+static PySequenceMethods payload_as_sequence = {
+    .sq_length = (lenfunc)payload_len,
+};
+
+PyDoc_STRVAR(payload_doc,
+"PayloadBuffer(key, length)\n\n"
+"A frame's payload of the declared `length`, received in pieces and unmasked\n"
+"with `key` (4 bytes, or None for plain bytes) into the bytes object that\n"
+"take() returns. len() is the bytes held so far.");
+
+static PyTypeObject PayloadBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "wsframe._speedups.PayloadBuffer",
+    .tp_basicsize = sizeof(PayloadBuffer),
+    .tp_dealloc = (destructor)payload_dealloc,
+    .tp_as_sequence = &payload_as_sequence,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = payload_doc,
+    .tp_methods = payload_methods,
+    .tp_new = payload_new,
+};
+
 static PyMethodDef methods[] = {
     {"encode_masked", (PyCFunction)(void (*)(void))encode_masked, METH_FASTCALL,
      encode_masked_doc},
@@ -356,5 +538,20 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m;
+
+    if (PyType_Ready(&PayloadBufferType) < 0) {
+        return NULL;
+    }
+    m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&PayloadBufferType);
+    if (PyModule_AddObject(m, "PayloadBuffer", (PyObject *)&PayloadBufferType) < 0) {
+        Py_DECREF(&PayloadBufferType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
 }

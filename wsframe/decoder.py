@@ -13,9 +13,11 @@ is the whole joint between the frame layer and whatever stands on it:
 * ``_close(code, reason, payload, offset, out)``: a complete, valid Close frame.
 * ``_start(header, out) -> bool``: a data frame whose payload goes on past the
   bytes at hand. The subclass chooses how to receive it: False, whole (the
-  decoder keeps the masked bytes and unmasks them once, when the frame is
-  complete, then calls ``_frame``); True, in pieces (each piece handed to
-  ``_piece`` as it arrives).
+  decoder gathers the payload in a `masking.PayloadBuffer` and calls
+  ``_frame`` when the frame is complete: the C helper unmasks each read as
+  it arrives straight into the bytes handed up, one pass over each byte;
+  pure Python keeps the masked reads and unmasks them once at the end);
+  True, in pieces (each piece handed to ``_piece`` as it arrives).
 * ``_piece(data, key, left, out)``: the next piece of such a frame as it
   arrived, with ``key``, the masking key lined up with its first byte (None
   when the bytes are plain already); ``left`` payload bytes of the frame
@@ -32,7 +34,7 @@ Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
 `MessageReader` appends message events and takes text and compressed
 frames in pieces (fail-fast UTF-8, limits while inflating) and binary frames
-whole (no unmasking until the frame is complete). A third mode is chosen at
+whole (nothing above the decoder needs their bytes before the frame ends). A third mode is chosen at
 construction: ``stop_at_close`` (the message layer stops reading after a
 Close frame, RFC 6455 5.5.1).
 
@@ -60,12 +62,12 @@ from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .header_bits import FirstByte, FrameKind, first_byte_problem, first_byte_table
 from .masking import (
+    PayloadBuffer,
     apply_mask,
     mask_frame,
     mask_int,
     mask_small,
     unmask_append,
-    unmask_buffer,
 )
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
@@ -99,6 +101,8 @@ _T = TypeVar("_T")
 
 _NOTHING: Final[Iterator[object]] = iter(())     # an exhausted iterator: safe to share
 _ONE_BYTE: Final = tuple(bytes((b,)) for b in range(256))
+# Outside the PAYLOAD state of a whole frame: holds nothing (and accepts nothing).
+_NO_PAYLOAD: Final = PayloadBuffer(None, 0)
 
 
 def _then_raise(items: list[_T], error: ProtocolError) -> Iterator[_T]:
@@ -203,8 +207,8 @@ class FrameDecoder(Generic[_T]):
         self._header: FrameHeader | None = None
         self._need = 0              # payload bytes still to come (0 outside PAYLOAD)
         self._length = 0            # the payload length of the frame being received
-        self._whole = True          # True: keep the masked bytes; False: pieces
-        self._payload = bytearray()  # whole: the masked payload so far
+        self._whole = True          # True: the frame is kept whole; False: pieces
+        self._payload = _NO_PAYLOAD  # whole: the payload so far (masking.PayloadBuffer)
         self._keys: tuple[bytes, bytes, bytes, bytes] | None = None  # pieces: key rotations
 
     # -- the one entry ------------------------------------------------------------
@@ -224,7 +228,7 @@ class FrameDecoder(Generic[_T]):
             # in many reads); no header can start here. _need is non-zero only
             # in the PAYLOAD state, and 0 after a violation.
             if self._whole:
-                self._payload += data
+                self._payload.append(data)
                 self._need = need - len(data)
                 return _NOTHING  # type: ignore[return-value]
             # A frame taken in pieces: hand it up with its key. A peer
@@ -295,7 +299,7 @@ class FrameDecoder(Generic[_T]):
         """Become terminal: every later `feed` raises ``error``."""
         self._error = error
         self._need = 0
-        self._payload = bytearray()
+        self._payload = _NO_PAYLOAD
         self._header = None
 
     # -- the hooks ------------------------------------------------------------------
@@ -462,7 +466,11 @@ class FrameDecoder(Generic[_T]):
         self._length = self._need = header.length
         self._whole = kind >= _CONTROL or not self._start(header, out)
         if self._whole:
-            self._payload = bytearray(data[start:end])
+            # Unmasked as it arrives into the bytes handed up, by the C helper;
+            # kept masked and unmasked once at the end, in pure Python.
+            self._payload = PayloadBuffer(key, header.length)
+            with memoryview(data) as view:
+                self._payload.append(view[start:end])
         else:
             self._keys = None if key is None else (
                 key, key[1:] + key[:1], key[2:] + key[:2], key[3:] + key[:3])
@@ -557,7 +565,7 @@ class FrameDecoder(Generic[_T]):
         need = self._need
         if len(data) < need:
             if self._whole:
-                self._payload += data
+                self._payload.append(data)
             else:
                 self._piece(data, self._piece_key(), need - len(data), out)
             self._need = need - len(data)
@@ -568,10 +576,9 @@ class FrameDecoder(Generic[_T]):
         piece_key = None
         if self._whole:
             buffered = self._payload
-            buffered += last
-            self._payload = bytearray()
-            key = header.key       # unmasked once, in place in its own buffer
-            payload = unmask_buffer(buffered, key) if key is not None else bytes(buffered)
+            buffered.append(last)
+            self._payload = _NO_PAYLOAD
+            payload = buffered.take()
         else:
             payload = last
             piece_key = self._piece_key()

@@ -42,13 +42,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from .header_bits import HEAD_16, HEAD_64
 
-__all__ = ["ACCELERATOR", "apply_mask", "apply_mask_python", "encode_masked", "implementations",
-           "mask_frame", "mask_int", "mask_small", "unmask_append", "unmask_buffer"]
+__all__ = ["ACCELERATOR", "PayloadBuffer", "PayloadBufferPython", "apply_mask", "apply_mask_python", "encode_masked", "implementations",
+           "mask_frame", "mask_int", "mask_small", "payload_buffers", "unmask_append",
+           "unmask_buffer"]
 
 # Lengths up to this use integer XOR; above it the translate lanes are faster
 # (crossover between 512 and 1024 bytes with benchmarks/masking.py).
@@ -143,6 +145,58 @@ def _unmask_append_python(buffer: bytearray, data: bytes, key: bytes, reserve: i
     return piece.isascii()
 
 
+class PayloadBufferPython:
+    """A frame's payload of the declared ``length``, received in pieces,
+    masked with ``key`` (4 bytes, or None for plain bytes); `take` gives it
+    unmasked. Pure Python keeps the masked pieces in one bytearray and
+    unmasks them once, in place, at the end (`unmask_buffer`): many small
+    unmaskings cost far more here than one large one. The C helper's
+    ``PayloadBuffer`` unmasks each piece as it arrives, straight into the
+    bytes object it returns (one pass over each byte). ``len()`` is the bytes
+    held so far.
+    """
+
+    __slots__ = ("_buffer", "_key", "_length")
+
+    def __init__(self, key: bytes | None, length: int) -> None:
+        if key is not None and len(key) != 4:
+            raise ValueError(f"key must be 4 bytes, got {len(key)}")
+        if length < 0:
+            raise ValueError(f"length must be >= 0, not {length}")
+        if length > sys.maxsize:        # as the C helper's Py_ssize_t
+            raise OverflowError(f"length {length} does not fit in an index")
+        self._buffer = bytearray()
+        self._key = key
+        self._length = length
+
+    def append(self, data: bytes | bytearray | memoryview) -> None:
+        """The next bytes of the payload (at most the declared length in all)."""
+        buffer = self._buffer
+        if len(data) > self._length - len(buffer):
+            raise ValueError(f"data of {len(data)} bytes goes past the declared length "
+                             f"({len(buffer)} of {self._length} bytes held)")
+        buffer += data
+
+    def take(self) -> bytes:
+        """The payload so far, unmasked; the buffer is empty afterwards."""
+        buffer, self._buffer = self._buffer, bytearray()
+        key = self._key
+        if key is None or not buffer:
+            return bytes(buffer)
+        return _unmask_buffer_python(buffer, key)
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+
+class _Payload(Protocol):
+    def append(self, data: bytes | bytearray | memoryview, /) -> None: ...
+
+    def take(self) -> bytes: ...
+
+    def __len__(self) -> int: ...
+
+
 class _Apply(Protocol):
     def __call__(self, data: _Buffer, key: bytes, start: int = 0,
                  stop: int | None = None, /) -> bytes: ...
@@ -153,12 +207,14 @@ _MaskFrame = Callable[[bytes, bytes, bytes], bytes]
 _Small = Callable[[_Buffer, bytes], bytes]
 _Append = Callable[[bytearray, bytes, bytes, int], bool]
 _Encode = Callable[[int, bytes, bytes], bytes]
+_NewPayload = Callable[[bytes | None, int], _Payload]
 
 
-def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append, _Encode]:
+def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append, _Encode,
+                     _NewPayload]:
     """Pick the implementations: the C helper when it is built, else pure Python."""
     pure = (None, apply_mask_python, _unmask_buffer_python, _mask_frame_python, mask_int,
-            _unmask_append_python, _encode_masked_python)
+            _unmask_append_python, _encode_masked_python, PayloadBufferPython)
     if os.environ.get("WSFRAME_NO_ACCEL"):
         return pure
     speedups: Any = _optional("wsframe._speedups")
@@ -168,7 +224,7 @@ def _load() -> tuple[str | None, _Apply, _Unmask, _MaskFrame, _Small, _Append, _
     # writes into a new bytes object either way.
     return ("wsframe._speedups (C)", speedups.apply_mask, speedups.apply_mask,
             speedups.mask_frame, speedups.apply_mask, speedups.unmask_append,
-            speedups.encode_masked)
+            speedups.encode_masked, speedups.PayloadBuffer)
 
 
 def _optional(name: str) -> Any:
@@ -206,8 +262,21 @@ unmask_append: _Append
 #: ``key`` and the payload masked with it (5.3). The C helper writes it in one
 #: call and one allocation (a client's small frames: 3x fewer calls).
 encode_masked: _Encode
+#: ``PayloadBuffer(key, length)``: a frame's payload received in pieces
+#: (``append``), given unmasked by ``take``; the C helper's type (each piece
+#: unmasked as it arrives, into the bytes object handed up) or
+#: `PayloadBufferPython`.
+PayloadBuffer: _NewPayload
 (ACCELERATOR, apply_mask, unmask_buffer, mask_frame, mask_small, unmask_append,
- encode_masked) = _load()
+ encode_masked, PayloadBuffer) = _load()
+
+
+def payload_buffers() -> dict[str, _NewPayload]:
+    """The `PayloadBuffer` implementations, named as in `implementations`."""
+    found: dict[str, _NewPayload] = {"python": PayloadBufferPython}
+    if ACCELERATOR is not None:
+        found["accelerated"] = PayloadBuffer
+    return found
 
 
 def implementations() -> dict[str, tuple[_Apply, _Unmask, _MaskFrame, _Append, _Encode]]:

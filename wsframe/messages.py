@@ -7,9 +7,10 @@ message-level answers to its hooks. The decoder owns the wire; the reader
 owns the message in progress. For each data frame that is not complete in
 the bytes at hand, the reader chooses how to receive it:
 
-* binary, not streaming, not compressed: whole. The decoder keeps the masked
-  bytes and unmasks them once, when the frame is complete; nothing needs
-  them earlier, and one large unmasking is far cheaper than many small ones.
+* binary, not streaming, not compressed: whole. Nothing needs the bytes
+  before the frame ends, so the decoder gathers them its own fastest way
+  (see decoder.py: into the final bytes object with the C helper, masked and
+  unmasked once at the end in pure Python) and hands up the payload.
 * text: in pieces, each unmasked as it arrives and checked by an incremental
   UTF-8 validator at once, so a bad byte fails with 1007 even in the middle of
   a frame whose end has not arrived (Autobahn 6.4.3/6.4.4). The message is
