@@ -48,9 +48,9 @@ from typing import Any, Final, Protocol
 
 from .header_bits import HEAD_16, HEAD_64
 
-__all__ = ["ACCELERATOR", "PayloadBuffer", "PayloadBufferPython", "apply_mask", "apply_mask_python", "encode_masked", "implementations",
-           "mask_frame", "mask_int", "mask_small", "payload_buffers", "unmask_append",
-           "unmask_buffer"]
+__all__ = ["ACCELERATOR", "PayloadBuffer", "PayloadBufferPython", "apply_mask",
+           "apply_mask_python", "encode_masked", "implementations", "mask_frame", "mask_int",
+           "mask_small", "payload_buffers", "unmask_append", "unmask_buffer"]
 
 # Lengths up to this use integer XOR; above it the translate lanes are faster
 # (crossover between 512 and 1024 bytes with benchmarks/masking.py).
