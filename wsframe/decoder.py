@@ -22,13 +22,11 @@ is the whole joint between the frame layer and whatever stands on it:
   arrived, with ``key``, the masking key lined up with its first byte (None
   when the bytes are plain already); ``left`` payload bytes of the frame
   follow (0 on the piece that completes it). The subclass reads the piece
-  through one of the decoder's three methods, which are the only place a
-  piece is unmasked: ``_unmasked(data, key)`` gives its bytes,
-  ``_unmasked_after(prefix, data, key)`` gives them after ``prefix`` in one
-  allocation (the UTF-8 bytes a text message held back from the previous
-  piece), and ``_unmask_onto(buffer, data, key, left)`` appends them to the
-  subclass's own buffer in one pass (no new object first: where the text
-  rows of the benchmarks were won) and says whether they are ASCII.
+  through one of the decoder's two methods, which are the only place a
+  received piece is unmasked: ``_unmasked(data, key)`` gives its bytes, and
+  ``_unmask_text_onto(text, data, key, left)`` hands it to a text message's
+  `TextBuffer` (text.py), which unmasks it onto its own buffer in the same
+  pass as its UTF-8 check where the C helper is built.
 
 Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
@@ -55,23 +53,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from struct import Struct
-from typing import Final, Generic, SupportsIndex, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, SupportsIndex, TypeVar
 
 from .builders import parse_close_payload
 from .checks import Flag, check_bytes, check_count, check_role
 from .errors import ProtocolError, Violation
 from .header_bits import FirstByte, FrameKind, first_byte_problem, first_byte_table
-from .masking import (
-    PayloadBuffer,
-    apply_mask,
-    mask_frame,
-    mask_int,
-    mask_small,
-    unmask_append,
-)
+from .masking import PayloadBuffer, apply_mask, mask_int, mask_small
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
+
+if TYPE_CHECKING:
+    from .text import _TextBuffer
 
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "FrameDecoder", "FrameHeader"]
 
@@ -341,22 +335,12 @@ class FrameDecoder(Generic[_T]):
         return mask_small(data, key) if len(data) <= _SMALL_PIECE else apply_mask(data, key)
 
     @staticmethod
-    def _unmasked_after(prefix: bytes, data: bytes, key: bytes | None) -> bytes:
-        """``prefix`` followed by a piece handed to ``_piece``, unmasked: one
-        call and one allocation where the C helper is built."""
-        if key is None:
-            return prefix + data
-        return mask_frame(prefix, data, key)
-
-    @staticmethod
-    def _unmask_onto(buffer: bytearray, data: bytes, key: bytes | None, left: int) -> bool:
-        """A piece handed to ``_piece``, unmasked onto the end of ``buffer``;
-        True if its bytes are all ASCII. ``left`` (from ``_piece``) bounds how
-        far the C helper grows the buffer ahead of the bytes received."""
-        if key is None:
-            buffer += data
-            return data.isascii()
-        return unmask_append(buffer, data, key, len(data) + left)
+    def _unmask_text_onto(text: _TextBuffer, data: bytes, key: bytes | None, left: int) -> int:
+        """A piece handed to ``_piece``, unmasked into a text message's
+        ``TextBuffer`` (``left``, from ``_piece``, bounds how far its buffer
+        grows ahead of the bytes received); -1, or the message position of a
+        byte that cannot be UTF-8 (see text.py)."""
+        return text.append(data, key, len(data) + left)
 
     # -- the state machine ----------------------------------------------------------
 

@@ -11,10 +11,10 @@ the bytes at hand, the reader chooses how to receive it:
   before the frame ends, so the decoder gathers them its own fastest way
   (see decoder.py: into the final bytes object with the C helper, masked and
   unmasked once at the end in pure Python) and hands up the payload.
-* text: in pieces, each unmasked as it arrives and checked by an incremental
-  UTF-8 validator at once, so a bad byte fails with 1007 even in the middle of
-  a frame whose end has not arrived (Autobahn 6.4.3/6.4.4). The message is
-  decoded once, whole, at its end.
+* text: in pieces, each checked as UTF-8 the moment it arrives, so a bad byte
+  fails with 1007 even in the middle of a frame whose end has not arrived
+  (Autobahn 6.4.3/6.4.4); a `TextBuffer` (text.py) keeps the message and
+  decodes each byte once.
 * compressed (an extension claims the message): in pieces, inflated as they
   arrive within the size budget, so memory is bounded by the limit.
 * streaming (``stream=True``): in pieces, handed to the caller at once as
@@ -62,11 +62,13 @@ from .header_bits import RSV1, RSV2, RSV3, FirstByte, FrameKind
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
+from .text import TextBuffer
 from .utf8 import Utf8Decoder, Utf8Error
 from .writer import MessageWriter
 
 if TYPE_CHECKING:
     from .extensions.base import Extension, IncomingMessage
+    from .text import _TextBuffer
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -119,9 +121,6 @@ def _frame_limit(message_limit: int | None, compressed: bool) -> int | None:
 
 # Opcodes the hot paths compare with (module constants: one load, compiled or not).
 _TEXT: Final = Opcode.TEXT
-# Decoded text shorter than this many characters is gathered, and joined this
-# many pieces at a time (a str costs ~50 bytes besides its characters).
-_SMALL_TEXT: Final = 256
 _PING: Final = Opcode.PING
 
 
@@ -160,8 +159,8 @@ class MessageReader(FrameDecoder[Event]):
     """
 
     __slots__ = ("_buffer", "_extensions", "_incoming", "_opcode", "_piece_fin",
-                 "_piece_offset", "_plain_text", "_quick", "_small", "_streamed", "_text_size",
-                 "_texts", "_utf8", "_frames_up_to", "max_message_size", "stream")
+                 "_piece_offset", "_plain_text", "_quick", "_streamed", "_text", "_utf8",
+                 "_frames_up_to", "max_message_size", "stream")
 
     # Declared for subclasses, read once when the reader is built: a reader
     # stops at a Close frame (RFC 6455 5.5.1: nothing after it is read). The
@@ -200,17 +199,13 @@ class MessageReader(FrameDecoder[Event]):
         # The data message in progress (fragmented, or a frame still arriving).
         self._opcode: Opcode | None = None   # TEXT or BINARY while in progress
         self._streamed = 0                   # stream=True: payload bytes delivered so far
-        # The payload so far, in one bytearray: ~1 byte of memory per byte
-        # received however small the fragments (a list of pieces would cost
-        # ~40 bytes per piece, an amplification a peer could use).
+        # A binary message so far, in one bytearray: ~1 byte of memory per
+        # byte received however small the fragments (a list of pieces would
+        # cost ~40 bytes per piece, an amplification a peer could use).
         self._buffer = bytearray()
-        # Text that is not all ASCII is kept as the UTF-8 check decodes it, so
-        # each byte is decoded once (see _text); the buffer then holds only
-        # the ASCII run since. _small gathers short pieces, joined 256 at a
-        # time, so that tiny fragments cost no more than their text.
-        self._texts: list[str] = []
-        self._small: list[str] = []
-        self._text_size = 0             # bytes of the message held in _texts and _small
+        # A text message: kept and checked by a TextBuffer, or (streaming)
+        # checked by a Utf8Decoder and handed out.
+        self._text: _TextBuffer | None = None
         self._utf8: Utf8Decoder | None = None
         self._incoming: IncomingMessage | None = None   # an extension's transform
         # The frame being taken in pieces.
@@ -234,7 +229,7 @@ class MessageReader(FrameDecoder[Event]):
         """Received bytes held for the message in progress: the frame being
         received plus what is reassembled so far (a server can bound the sum
         over its connections)."""
-        return super().buffered + len(self._buffer) + self._text_size
+        return super().buffered + self._so_far()
 
     # -- the decoder's hooks ----------------------------------------------------------
 
@@ -277,33 +272,18 @@ class MessageReader(FrameDecoder[Event]):
         limit = self.max_message_size
         if limit is not None and self._so_far() + header.length > limit:
             raise self._too_big(self._so_far() + header.length, header.offset)
-        self._plain_text = not self.stream and self._utf8 is not None
-        return self.stream or self._utf8 is not None
+        self._plain_text = self._text is not None
+        return self.stream or self._opcode is _TEXT
 
     def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Event]) -> None:
-        if self._plain_text and left:
-            utf8 = self._utf8
-            assert utf8 is not None
-            if self._text_size:
-                # Text that was not all ASCII so far: its next pieces rarely
-                # are either. Unmasked and decoded at once, without a trip
-                # through the buffer (measured: a third faster at 1,460 B).
-                held = utf8.held
-                self._text(utf8, self._unmasked_after(held, data, key), False,
-                           self._piece_offset, bool(held))
-                return
+        kept = self._text
+        if self._plain_text and left and kept is not None:
             # Fast path (a text frame arriving in many reads): the decoder
-            # unmasks the piece onto the end of the message and says whether
-            # it is ASCII, in one pass where the C helper is built; ASCII
-            # with nothing pending is valid as it is (see Utf8Decoder).
-            buffer = self._buffer
-            before = len(buffer)
-            ascii = self._unmask_onto(buffer, data, key, left)
-            if utf8.pending or not ascii:
-                with memoryview(buffer) as view:
-                    piece = bytes(view[before:])
-                del buffer[before:]
-                self._text(utf8, piece, False, self._piece_offset)
+            # unmasks the piece into the message's TextBuffer, which checks it
+            # (one call where the C helper is built).
+            bad = self._unmask_text_onto(kept, data, key, left)
+            if bad >= 0:
+                raise _not_utf8(bad, self._piece_offset)
             return
         self._data(self._unmasked(data, key), 0, not left and self._piece_fin,
                    self._piece_offset, out)
@@ -316,8 +296,9 @@ class MessageReader(FrameDecoder[Event]):
         self._opcode = opcode
         self._streamed = 0
         self._buffer = bytearray()
-        self._texts, self._small, self._text_size = [], [], 0
-        self._utf8 = Utf8Decoder() if opcode is Opcode.TEXT else None
+        text = opcode is Opcode.TEXT
+        self._text = TextBuffer() if text and not self.stream else None
+        self._utf8 = Utf8Decoder() if text and self.stream else None
         self._incoming = None
         rsv = (first.rsv1 and RSV1) | (first.rsv2 and RSV2) | (first.rsv3 and RSV3)
         for extension in self._extensions:
@@ -326,51 +307,12 @@ class MessageReader(FrameDecoder[Event]):
                 self._incoming = incoming
                 break
 
-    def _text(self, utf8: Utf8Decoder, data: bytes, final: bool, offset: int,
-              after_held: bool = False) -> None:
-        """Text bytes that need the UTF-8 check (not ASCII, or ending a
-        character): fail fast (1007) if the text so far cannot be UTF-8, and
-        keep the characters the check decoded, after the ASCII run buffered
-        before them. One decoding per byte: the message is joined from these
-        at its end, not decoded again."""
-        buffer = self._buffer
-        try:
-            if after_held:      # ``data`` begins with the bytes the decoder held
-                size = len(data) - len(utf8.held)
-                text = utf8.decode_after_held(data, final)
-            else:
-                size = len(data)
-                text = utf8.decode(data, final)
-        except Utf8Error as exc:
-            raise _not_utf8(self._text_size + len(buffer) + exc.position, offset) from None
-        self._keep_ascii_run()
-        self._keep(text, size)
-
-    def _keep_ascii_run(self) -> None:
-        """Keep the ASCII bytes buffered since the last kept text, as text."""
-        buffer = self._buffer
-        if buffer:
-            self._keep(buffer.decode("utf-8"), len(buffer))     # ASCII: a copy
-            self._buffer = bytearray()
-
-    def _keep(self, text: str, size: int) -> None:
-        """Keep ``text`` (``size`` bytes received) as part of the message."""
-        self._text_size += size
-        small = self._small
-        if len(text) >= _SMALL_TEXT:
-            if small:
-                self._texts.append("".join(small))
-                small.clear()
-            self._texts.append(text)
-        elif text:
-            small.append(text)
-            if len(small) >= _SMALL_TEXT:
-                self._texts.append("".join(small))
-                small.clear()
-
     def _so_far(self) -> int:
         """Bytes of the message in progress so far (inflated, when compressed)."""
-        return self._streamed if self.stream else len(self._buffer) + self._text_size
+        if self.stream:
+            return self._streamed
+        text = self._text
+        return len(self._buffer) if text is None else len(text)
 
     def _too_big(self, size: int, offset: int) -> ProtocolError:
         return ProtocolError(Violation.MESSAGE_TOO_BIG,
@@ -435,36 +377,28 @@ class MessageReader(FrameDecoder[Event]):
             elif data or message_end:
                 out.append(BinaryChunk(data, message_end))
             self._streamed += len(data)
+        elif self._text is not None:
+            kept = self._text
+            bad = kept.append(data, None, len(data))
+            if bad < 0 and message_end:
+                bad = kept.end()
+            if bad >= 0:
+                raise _not_utf8(bad, offset)
+            if message_end:
+                out.append(TextMessage(kept.text()))
+        elif not message_end:
+            self._buffer += data
         else:
-            if utf8 is not None and (utf8.pending or not data.isascii()):
-                self._text(utf8, data, message_end, offset)
-                data = b""
-            if not message_end:
-                self._buffer += data
-            elif self._text_size:
-                # Text that was not all ASCII: joined from what the UTF-8
-                # check decoded, with the ASCII run after it.
-                self._buffer += data
-                self._keep_ascii_run()
-                texts = self._texts
-                if self._small:     # one join: `+` would copy the whole text again
-                    texts.append("".join(self._small))
-                out.append(TextMessage("".join(texts)))
+            buffer = self._buffer
+            if buffer:
+                buffer += data
+                out.append(BinaryMessage(bytes(buffer)))
             else:
-                buffer = self._buffer
-                if buffer:
-                    buffer += data
-                    whole: bytes | bytearray = buffer
-                else:
-                    whole = data        # one frame, or one piece: no copy
-                if utf8 is not None:
-                    out.append(TextMessage(whole.decode("utf-8")))   # all ASCII here
-                else:
-                    out.append(BinaryMessage(bytes(whole)))
+                out.append(BinaryMessage(data))     # one frame, or one piece: no copy
         if message_end:
             self._opcode = None
             self._buffer = bytearray()
-            self._texts, self._small, self._text_size = [], [], 0
+            self._text = None
             self._utf8 = None
             self._incoming = None
 

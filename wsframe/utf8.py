@@ -91,7 +91,7 @@ class Utf8Decoder:
         self._held = b""        # the bytes of an incomplete last character
         self.pending = False
 
-    def decode(self, data: bytes, final: bool = False) -> str:
+    def decode(self, data: bytes | bytearray, final: bool = False) -> str:
         """Decode the next piece; ``final`` marks the end of the message.
 
         Returns the characters completed by this piece. Raises `Utf8Error`
@@ -128,7 +128,8 @@ class Utf8Decoder:
         `Utf8Error` positions still count from the start of the piece."""
         return self._decode(data, final, -len(self._held), "")
 
-    def _decode(self, data: bytes | memoryview, final: bool, base: int, head: str) -> str:
+    def _decode(self, data: bytes | bytearray | memoryview, final: bool, base: int,
+                head: str) -> str:
         """Decode ``data``, whose first byte is byte ``base`` of the piece;
         ``head`` is the text the piece completed before it."""
         try:

@@ -1,0 +1,173 @@
+"""TextBuffer (text.py): every implementation keeps a text message piece by
+piece, fails at the piece that makes it impossible UTF-8 with the position
+CPython reports for the whole message, and gives the text once."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from wsframe import text
+from wsframe.masking import apply_mask_python
+from wsframe.utf8 import Utf8Decoder, Utf8Error
+
+BUFFERS = text.text_buffers()
+KEY = b"\x9a\x01\x7f\xe3"
+ALPHABET = ["a", " ", "\x7f", "\u00e9", "\u00ff", "\u0100", "\u6771", "\ufffd", "\U0001f600",
+            "\U0010ffff"]
+
+
+def pieces_of(data: bytes, rng: random.Random) -> list[bytes]:
+    pieces, pos = [], 0
+    while pos < len(data):
+        size = rng.choice((1, 2, 3, 5, 64, 1023, 1024, 1500, 5000))
+        pieces.append(data[pos:pos + size])
+        pos += size
+    return pieces
+
+
+def feed(name: str, pieces: list[bytes], masked: bool) -> tuple[int, int, object]:
+    """(index of the piece refused or -1, the position, the text or None)."""
+    buffer = BUFFERS[name]()
+    received = 0
+    for index, piece in enumerate(pieces):
+        if masked:
+            # Lined up with the piece's place in a frame that began at byte 0.
+            key = KEY[received % 4:] + KEY[:received % 4]
+            bad = buffer.append(apply_mask_python(piece, key), key, 10_000)
+        else:
+            bad = buffer.append(piece, None, len(piece))
+        received += len(piece)
+        if bad >= 0:
+            return index, bad, None
+        assert len(buffer) == received
+    bad = buffer.end()
+    if bad >= 0:
+        return len(pieces), bad, None
+    return -1, -1, buffer.text()
+
+
+def expected(pieces: list[bytes]) -> tuple[int, int]:
+    """The reference: the first piece after which the bytes so far cannot
+    begin UTF-8 (Utf8Decoder, checked by brute force in test_utf8.py), and
+    where CPython's decoder puts the error in the whole message."""
+    whole = b"".join(pieces)
+    try:
+        whole.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        position = exc.start
+    else:
+        return -1, -1
+    decoder = Utf8Decoder()
+    for index, piece in enumerate(pieces):
+        try:
+            decoder.decode(piece)
+        except Utf8Error:
+            return index, position
+    return len(pieces), position        # it ends inside a character
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "plain"])
+@pytest.mark.parametrize("seed", range(40))
+def test_valid_text_in_random_pieces(name: str, masked: bool, seed: int) -> None:
+    rng = random.Random(seed)
+    ascii_run = "x" * rng.choice((0, 10, 2000))
+    message = ascii_run + "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 4000)))
+    pieces = pieces_of(message.encode(), rng)
+    assert feed(name, pieces, masked) == (-1, -1, message)
+
+
+BAD = [b"\x80", b"\xc0\x80", b"\xc1\xbf", b"\xed\xa0\x80", b"\xed\xbf", b"\xe0\x9f\x80",
+       b"\xf0\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5", b"\xff", b"\xce", b"\xe2\x82",
+       b"\xf0\x9f\x98", b"\xce\x41", b"\xe2\x28\xa1", b"\xf0\x90\x28\xbc"]
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("bad", BAD, ids=[b.hex() for b in BAD])
+def test_invalid_text_fails_at_the_first_impossible_piece(name: str, bad: bytes) -> None:
+    """Invalid or truncated sequences after ASCII and after other text, in
+    many splits: refused at the same piece and position as the reference."""
+    rng = random.Random(bad)
+    for before in (b"", b"ok", b"a" * 1500, "\u00e9t\u00e9 \u6771".encode() * 300):
+        for _ in range(8):
+            message = before + bad + rng.choice((b"", b"tail", "\u00e9".encode() * 700))
+            pieces = pieces_of(message, rng)
+            index, position = expected(pieces)
+            got = feed(name, pieces, masked=rng.random() < 0.5)
+            assert got[:2] == (index, position), (before[:8], message[-12:])
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+def test_a_held_prefix_that_cannot_complete_fails_on_its_last_byte(name: str) -> None:
+    """ED A0 (a surrogate's first two bytes): CPython's decoder would wait for
+    a third byte; the buffer fails as the second arrives, in either path."""
+    for before in (b"abc", "\u00e9".encode() * 600):
+        buffer = BUFFERS[name]()
+        assert buffer.append(before + b"\xed", None, 0) == -1
+        assert buffer.end() == len(before)
+        assert buffer.append(b"\xa0", None, 0) == len(before)
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+def test_text_is_given_once_and_a_fresh_buffer_is_empty(name: str) -> None:
+    buffer = BUFFERS[name]()
+    assert len(buffer) == 0 and buffer.end() == -1 and buffer.text() == ""
+    buffer = BUFFERS[name]()
+    assert buffer.append("h\u00e9".encode(), None, 3) == -1
+    assert buffer.text() == "h\u00e9"
+
+
+_HOSTILE = r'''
+import json, sys
+from wsframe import text
+new = text.text_buffers()[sys.argv[1]]
+K = b"\x01\x02\x03\x04"
+def run(*calls):
+    buffer = new()
+    result = None
+    for method, args in calls:
+        result = getattr(buffer, method)(*args)
+    return result
+cases = [
+    [("append", (b"ab", K, -5))], [("append", (b"ab", K, 2**70))], [("append", (b"ab", b"12", 1))],
+    [("append", (None, K, 1))], [("append", ("text", None, 1))], [("append", (b"ab", K, "1"))],
+    [("append", (memoryview(b"abcdefgh")[::2], None, 4))], [("append", (b"", None, 0))],
+    [("append", (b"ab", None, 0)), ("text", ())], [("append", (b"\xce", None, 1)), ("text", ())],
+    [("append", (bytearray(b"\xce\xba"), None, 2)), ("text", ())],
+]
+outcomes = []
+for calls in cases:
+    try:
+        result = run(*calls)
+    except (TypeError, ValueError, BufferError, OverflowError) as exc:
+        outcomes.append(type(exc).__name__)
+    else:
+        outcomes.append(["ok", result])
+try:
+    new(1)
+except TypeError:
+    outcomes.append("TypeError")
+else:
+    outcomes.append("accepted")
+print(json.dumps(outcomes))
+'''
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+def test_hostile_arguments_raise_and_never_crash(name: str) -> None:
+    """In a child process: a crash in C fails this test, not pytest."""
+    child = subprocess.run([sys.executable, "-c", _HOSTILE, name], capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert child.returncode == 0, child.stderr
+    outcomes = json.loads(child.stdout)
+    # (A bad key or reserve is refused by the C helper; pure Python's
+    # reference reads the reserve as a hint only.)
+    assert outcomes[3:5] == ["TypeError", "TypeError"]
+    assert outcomes[7:] == [["ok", -1], ["ok", "ab"], "ValueError", ["ok", "\u03ba"],
+                            "TypeError"]
+    assert all(outcome != ["ok", None] for outcome in outcomes)
