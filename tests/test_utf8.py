@@ -125,3 +125,18 @@ def test_a_held_character_that_cannot_complete_fails_at_once(method: str) -> Non
     with pytest.raises(Utf8Error) as info:
         getattr(decoder, method)(data)
     assert info.value.position == -1
+
+
+def test_the_table_3_7_automaton_matches_brute_force() -> None:
+    """utf8.check (the automaton behind the pure-Python TextBuffer and the
+    check of held bytes): it rejects a prefix iff no continuation can make
+    it valid, on every 1- and 2-byte sequence and 3-byte ones over range edges."""
+    from wsframe.utf8 import REJECT, check
+
+    edge = (0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC2, 0xE0, 0xED,
+            0xF0, 0xF4, 0xF5, 0xFF)
+    sequences = [bytes([a]) for a in range(256)]
+    sequences += [bytes([a, b]) for a in range(256) for b in range(256)]
+    sequences += [bytes([a, b, c]) for a in range(0xE0, 0x100) for b in edge for c in edge]
+    wrong = [s.hex() for s in sequences if (check(s)[0] != REJECT) != completable(s)]
+    assert wrong == []

@@ -22,11 +22,11 @@ is the whole joint between the frame layer and whatever stands on it:
   arrived, with ``key``, the masking key lined up with its first byte (None
   when the bytes are plain already); ``left`` payload bytes of the frame
   follow (0 on the piece that completes it). The subclass reads the piece
-  through one of the decoder's two methods, which are the only place a
-  received piece is unmasked: ``_unmasked(data, key)`` gives its bytes, and
-  ``_unmask_text_onto(text, data, key, left)`` hands it to a text message's
-  `TextBuffer` (text.py), which unmasks it onto its own buffer in the same
-  pass as its UTF-8 check where the C helper is built.
+  through the decoder's ``_unmasked(data, key)``, which gives its bytes;
+  or, a piece of a text message, hands it on masked with its key to the
+  message's `TextBuffer` (text.py), which unmasks it onto its own buffer in
+  the same pass as its UTF-8 check (through masking.py's functions or the C
+  helper's: masking stays in masking.py). Nothing else receives a key.
 
 Whatever the subclass appends to ``out`` is what `feed` returns.
 `FrameParser` appends `Frame` objects and always takes frames whole;
@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from struct import Struct
-from typing import TYPE_CHECKING, Final, Generic, SupportsIndex, TypeVar
+from typing import Final, Generic, SupportsIndex, TypeVar
 
 from .builders import parse_close_payload
 from .checks import Flag, check_bytes, check_count, check_role
@@ -63,9 +63,6 @@ from .masking import PayloadBuffer, apply_mask, mask_int, mask_small
 from .mypyc_support import mypyc_attr
 from .opcodes import Opcode
 from .roles import Role
-
-if TYPE_CHECKING:
-    from .text import _TextBuffer
 
 __all__ = ["DEFAULT_MAX_FRAME_SIZE", "FrameDecoder", "FrameHeader"]
 
@@ -333,14 +330,6 @@ class FrameDecoder(Generic[_T]):
         if key is None:
             return data
         return mask_small(data, key) if len(data) <= _SMALL_PIECE else apply_mask(data, key)
-
-    @staticmethod
-    def _unmask_text_onto(text: _TextBuffer, data: bytes, key: bytes | None, left: int) -> int:
-        """A piece handed to ``_piece``, unmasked into a text message's
-        ``TextBuffer`` (``left``, from ``_piece``, bounds how far its buffer
-        grows ahead of the bytes received); -1, or the message position of a
-        byte that cannot be UTF-8 (see text.py)."""
-        return text.append(data, key, len(data) + left)
 
     # -- the state machine ----------------------------------------------------------
 

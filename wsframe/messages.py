@@ -277,11 +277,11 @@ class MessageReader(FrameDecoder[Event]):
 
     def _piece(self, data: bytes, key: bytes | None, left: int, out: list[Event]) -> None:
         kept = self._text
-        if self._plain_text and left and kept is not None:
-            # Fast path (a text frame arriving in many reads): the decoder
-            # unmasks the piece into the message's TextBuffer, which checks it
-            # (one call where the C helper is built).
-            bad = self._unmask_text_onto(kept, data, key, left)
+        if left and kept is not None and self._plain_text:
+            # Fast path (a text frame arriving in many reads): the piece goes,
+            # masked, with its key, to the message's TextBuffer, which unmasks
+            # and checks it in one pass (one call where the C helper is built).
+            bad = kept.append(data, key, len(data) + left)
             if bad >= 0:
                 raise _not_utf8(bad, self._piece_offset)
             return

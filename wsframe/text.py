@@ -44,16 +44,22 @@ cheaper than an exception per call, and the caller turns it into the 1007.
 
 from __future__ import annotations
 
+import codecs
 from typing import Final, Protocol
 
 from .masking import HELPER, unmask_append, unmasked_buffer
-from .utf8 import Utf8Decoder, Utf8Error
+from .utf8 import ACCEPT, REJECT, SEQUENCE_LENGTH, TABLE_3_7, check
 
 __all__ = ["TextBuffer", "TextBufferPython", "text_buffers"]
 
 # Decoded text shorter than this many characters is gathered, and joined this
 # many pieces at a time.
 _SMALL_TEXT: Final = 256
+# Pieces shorter than this that are not ASCII are checked by the automaton
+# and decoded later with what follows; longer ones are decoded at once.
+_DECODE_AT: Final = 256
+
+_utf_8_decode = codecs.utf_8_decode
 
 
 class TextBufferPython:
@@ -64,18 +70,24 @@ class TextBufferPython:
     rest of the frame, this piece included (how far a buffer may grow
     ahead). ``end()`` says whether the text ends inside a character;
     ``text()`` gives the message. ``len()`` is the bytes received.
+
+    ``_buffer`` holds the bytes checked but not yet decoded: ASCII runs and
+    short pieces, checked by the Table 3-7 automaton (utf8.py; one step a
+    byte, where a call of the decoder costs ten times one), ending with the
+    ``_since`` bytes of an incomplete character (automaton state
+    ``_state``). A piece of ``_DECODE_AT`` bytes or more that is not ASCII
+    is decoded at once, after them (the decoder checks as it decodes).
     """
 
-    __slots__ = ("_buffer", "_size", "_small", "_texts", "_utf8")
+    __slots__ = ("_buffer", "_since", "_size", "_small", "_state", "_texts")
 
     def __init__(self) -> None:
-        # The ASCII bytes received since the last decoded text; the decoded
-        # text in _texts and _small, _size bytes of the message.
         self._buffer = bytearray()
-        self._texts: list[str] = []
-        self._small: list[str] = []
+        self._state = ACCEPT
+        self._since = 0
+        self._texts: list[str] = []     # decoded, _size bytes of the message
+        self._small: list[str] = []     # short decoded texts, joined 256 at a time
         self._size = 0
-        self._utf8 = Utf8Decoder()
 
     def __len__(self) -> int:
         return self._size + len(self._buffer)
@@ -83,58 +95,112 @@ class TextBufferPython:
     def append(self, data: bytes, key: bytes | None, reserve: int) -> int:
         """Take the next piece; -1, or the message position of a byte that
         cannot be UTF-8 (RFC 6455 8.1)."""
-        if self._size:
-            # Not all ASCII so far: its next pieces rarely are either.
-            # Unmasked and decoded at once, without a trip through the buffer.
-            return self._decode(data if key is None else unmasked_buffer(data, key))
         buffer = self._buffer
-        before = len(buffer)
-        if key is None:
-            buffer += data
-            ascii = data.isascii()
+        if len(data) < _DECODE_AT or (self._state == ACCEPT and not self._size):
+            # Short, or all ASCII so far: unmasked onto the buffer (with the
+            # ASCII verdict, in one pass where it can be).
+            before = len(buffer)
+            if key is None:
+                buffer += data
+                ascii = data.isascii()
+            else:
+                ascii = unmask_append(buffer, data, key, reserve)
+            if ascii and self._state == ACCEPT:
+                return -1               # ASCII between characters is valid as it is
+            if len(data) == 1:
+                # One byte (a peer trickling): one step of the automaton, inline.
+                state = TABLE_3_7[self._state * 256 + buffer[before]]
+                if state == REJECT:
+                    return self._size + before - self._since
+                self._state = state
+                self._since = 0 if state == ACCEPT else self._since + 1
+                return -1
+            if len(data) < _DECODE_AT:
+                return self._check(before)
+            with memoryview(buffer) as view:
+                piece: bytes | bytearray = bytes(view[before:])
+            del buffer[before:]
         else:
-            ascii = unmask_append(buffer, data, key, reserve)
-        if ascii and not self._utf8.pending:
-            return -1               # ASCII with nothing held is valid as it is
-        with memoryview(buffer) as view:
-            piece = bytes(view[before:])
-        del buffer[before:]
+            # Not ASCII so far: the next pieces rarely are. Unmasked (no join
+            # in pure Python) and decoded at once.
+            piece = data if key is None else unmasked_buffer(data, key)
         return self._decode(piece)
 
     def end(self) -> int:
         """-1 if the text so far ends on a character boundary, else the
         message position where its incomplete last character starts."""
-        held = len(self._utf8.held)
-        return len(self) - held if held else -1
+        return len(self) - self._since if self._since else -1
 
     def text(self) -> str:
         """The whole text (after `end` said it is complete)."""
-        if self._utf8.pending:
+        if self._since:
             raise ValueError("the text ends inside a character")
         if not self._size:
-            return self._buffer.decode("utf-8")       # all ASCII
-        self._keep_ascii_run()
+            return self._buffer.decode("utf-8")       # checked: one decoding
+        self._keep(self._buffer.decode("utf-8"), len(self._buffer))
+        self._buffer = bytearray()
         texts = self._texts
         if self._small:         # one join: `+` would copy the whole text again
             texts.append("".join(self._small))
         return "".join(texts)
 
-    def _decode(self, piece: bytes | bytearray) -> int:
-        """Check and decode a piece (after the ASCII run buffered before it)."""
-        try:
-            text = self._utf8.decode(piece)
-        except Utf8Error as exc:
-            return len(self) + exc.position
-        self._keep_ascii_run()
-        self._keep(text, len(piece))
+    def _check(self, start: int) -> int:
+        """Run the automaton over the buffer's bytes from ``start`` (a short
+        piece just appended)."""
+        buffer = self._buffer
+        table = TABLE_3_7
+        state, since = self._state, self._since
+        for i in range(start, len(buffer)):
+            state = table[state * 256 + buffer[i]]
+            if state == REJECT:
+                # The position of the first byte of the sequence the bad byte
+                # ends, as CPython's decoder reports it.
+                return self._size + i - since
+            since = 0 if state == ACCEPT else since + 1
+        self._state, self._since = state, since
         return -1
 
-    def _keep_ascii_run(self) -> None:
-        """Keep the ASCII bytes buffered since the last kept text, as text."""
+    def _decode(self, piece: bytes | bytearray) -> int:
+        """Decode the buffer's checked bytes and ``piece`` after them."""
         buffer = self._buffer
-        if buffer:
-            self._keep(buffer.decode("utf-8"), len(buffer))     # ASCII: a copy
-            self._buffer = bytearray()
+        since = self._since
+        base = len(self) - since            # the message position of the held bytes
+        if len(buffer) > since:
+            # The checked bytes before the incomplete character: valid.
+            cut = len(buffer) - since
+            with memoryview(buffer) as view:
+                self._keep(str(view[:cut], "utf-8"), cut)
+        with memoryview(piece) as view:
+            start = 0
+            if since:
+                # Complete the held character with the piece's first bytes,
+                # then decode the rest where it lies (no copy of the piece).
+                held = bytes(buffer[-since:])
+                start = min(len(piece), SEQUENCE_LENGTH[held[0]] - since)
+                if start < SEQUENCE_LENGTH[held[0]] - since:
+                    return self._held_in(held + piece, base)
+                try:
+                    self._keep(str(held + view[:start], "utf-8"), since + start)
+                except UnicodeDecodeError as exc:
+                    return base + exc.start
+                base += since + start
+            try:
+                text, used = _utf_8_decode(view[start:], "strict", False)
+            except UnicodeDecodeError as exc:
+                return base + exc.start
+            self._keep(text, used)
+            rest = bytes(view[start + used:])
+        return self._held_in(rest, base + used)
+
+    def _held_in(self, rest: bytes, base: int) -> int:
+        """``rest`` (message position ``base``) is the start of a character
+        still incomplete: held in the buffer, checked by the automaton (the
+        decoder leaves it without judging all of it: ED A0 waits for a third
+        byte)."""
+        self._buffer = bytearray(rest)
+        state, _ = check(rest)
+        self._state, self._since = state, len(rest)
+        return base if state == REJECT else -1
 
     def _keep(self, text: str, size: int) -> None:
         """Keep ``text`` (``size`` bytes received) as part of the message."""

@@ -20,14 +20,16 @@ is reported as soon as its last byte arrives.
 from __future__ import annotations
 
 import codecs
+from typing import Final
 
-__all__ = ["Utf8Decoder", "Utf8Error"]
+__all__ = ["ACCEPT", "REJECT", "TABLE_3_7", "SEQUENCE_LENGTH", "Utf8Decoder", "Utf8Error",
+           "check"]
 
 _utf_8_decode = codecs.utf_8_decode
 
 #: The length of the UTF-8 sequence a lead byte starts (Unicode Table 3-7);
 #: 0 for bytes that start none (continuation bytes, C0, C1, F5-FF).
-_SEQUENCE_LENGTH = bytes(1 if b < 0x80 else 2 if 0xC2 <= b <= 0xDF else
+SEQUENCE_LENGTH = bytes(1 if b < 0x80 else 2 if 0xC2 <= b <= 0xDF else
                          3 if 0xE0 <= b <= 0xEF else 4 if 0xF0 <= b <= 0xF4 else 0
                          for b in range(256))
 
@@ -49,31 +51,58 @@ class Utf8Error(ValueError):
         self.valid_text = valid_text
 
 
-def _cannot_complete(pending: bytes) -> bool:
-    """True if an incomplete sequence can never become a valid character.
+# -- Unicode Table 3-7 as an automaton ---------------------------------------------
+# The well-formed UTF-8 byte sequences, one state per position inside a
+# character: ACCEPT between characters; 1, 2, 3 continuation bytes (80-BF)
+# still to come; or the second byte of E0 (A0-BF: no overlong forms), ED
+# (80-9F: no surrogates), F0 (90-BF: no overlong forms), F4 (80-8F: nothing
+# above U+10FFFF). REJECT: no continuation can make the bytes so far valid.
+ACCEPT: Final = 0
+REJECT: Final = 8
+_CONT1, _CONT2, _CONT3, _AFTER_E0, _AFTER_ED, _AFTER_F0, _AFTER_F4 = range(1, 8)
 
-    ``pending`` is 1-3 bytes: a lead byte and the continuation bytes seen so
-    far. Valid second bytes depend on the lead (Unicode Table 3-7): E0 needs
-    A0-BF (no overlongs), ED needs 80-9F (no surrogates), F0 needs 90-BF (no
-    overlongs), F4 needs 80-8F (nothing above U+10FFFF); otherwise 80-BF.
-    """
-    lead = pending[0]
-    if not 0xC2 <= lead <= 0xF4:
-        return True
-    if len(pending) == 1:
-        return False
-    low, high = 0x80, 0xBF
-    if lead == 0xE0:
-        low = 0xA0
-    elif lead == 0xED:
-        high = 0x9F
-    elif lead == 0xF0:
-        low = 0x90
-    elif lead == 0xF4:
-        high = 0x8F
-    if not low <= pending[1] <= high:
-        return True
-    return any(not 0x80 <= b <= 0xBF for b in pending[2:])
+
+def _automaton() -> bytes:
+    table = bytearray([REJECT]) * (9 * 256)
+    start = table                   # row ACCEPT
+    for b in range(0x80):
+        start[b] = ACCEPT
+    for b in range(0xC2, 0xE0):
+        start[b] = _CONT1
+    for b in (*range(0xE1, 0xED), 0xEE, 0xEF):
+        start[b] = _CONT2
+    start[0xE0], start[0xED] = _AFTER_E0, _AFTER_ED
+    for b in range(0xF1, 0xF4):
+        start[b] = _CONT3
+    start[0xF0], start[0xF4] = _AFTER_F0, _AFTER_F4
+    rows = {_CONT1: (0x80, 0xBF, ACCEPT), _CONT2: (0x80, 0xBF, _CONT1),
+            _CONT3: (0x80, 0xBF, _CONT2), _AFTER_E0: (0xA0, 0xBF, _CONT1),
+            _AFTER_ED: (0x80, 0x9F, _CONT1), _AFTER_F0: (0x90, 0xBF, _CONT2),
+            _AFTER_F4: (0x80, 0x8F, _CONT2)}
+    for state, (low, high, then) in rows.items():
+        for b in range(low, high + 1):
+            table[state * 256 + b] = then
+    return bytes(table)
+
+
+#: ``TABLE_3_7[state * 256 + byte]``: the state after ``byte``.
+TABLE_3_7: Final = _automaton()
+
+
+def check(data: bytes | bytearray, state: int = ACCEPT) -> tuple[int, int]:
+    """Run the automaton over ``data`` from ``state``: ``(state, -1)`` at its
+    end, or ``(REJECT, i)`` if byte ``i`` makes the bytes so far impossible."""
+    table = TABLE_3_7
+    for i, b in enumerate(data):
+        state = table[state * 256 + b]
+        if state == REJECT:
+            return REJECT, i
+    return state, -1
+
+
+def _cannot_complete(pending: bytes) -> bool:
+    """True if an incomplete sequence (1-3 bytes) can never become a valid character."""
+    return check(pending)[0] == REJECT
 
 
 class Utf8Decoder:
@@ -105,7 +134,7 @@ class Utf8Decoder:
         held = self._held
         if not held:
             return self._decode(data, final, 0, "")
-        need = _SEQUENCE_LENGTH[held[0]] - len(held)
+        need = SEQUENCE_LENGTH[held[0]] - len(held)
         if len(data) <= need:                   # still inside the character
             return self._decode(held + data, final, -len(held), "")
         # Complete the held character with the piece's first bytes, then
