@@ -649,9 +649,14 @@ enum { RUN_END, RUN_WIDER, RUN_BAD, RUN_SHORT };
  * EE-EF 80-BF, ED 80-9F (no surrogates), then 80-BF; F0 90-BF, F1-F3 80-BF,
  * F4 80-8F (nothing above U+10FFFF), then 80-BF twice; 80-C1 and F5-FF
  * begin nothing. */
-/* Each sequence length written out (no loop over continuation bytes): the
- * inner loop of CPython's decoder is about this shape, and a generic one
- * measured 20% slower than CPython's on text that is not ASCII. */
+/* Each sequence length written out (no loop over continuation bytes: that
+ * one measured 1.4x this one's time). On the benchmark's text that is not
+ * ASCII this loop takes about 1.2x the time of CPython's decoder alone; it
+ * needs no str per piece, no join at the end and no pass of its own for the
+ * unmasking, so a whole reader built on it about breaks even with one that
+ * decodes each piece with CPython's decoder and joins them (1 MiB in 16 KiB
+ * reads: 800 against 776 us here) and is ahead on small reads (1,460 B:
+ * 950 against 1,090 us), with memory that no tiny piece can inflate. */
 #define CONT(d) (((d) ^ 0x80) < 0x40)
 #define DECODE_RUN(NAME, TYPE)                                                          \
 static int                                                                              \
