@@ -32,9 +32,9 @@ Two implementations with one contract (tests run both):
   returns (no str per piece, no join at the end). While the text is ASCII
   the bytes are unmasked straight into that str, one pass with the ASCII
   verdict. Measured here on 1 MiB of text that is not ASCII, compiled build:
-  about 12% less time than decoding each piece with CPython's decoder and
-  joining the pieces at 1,460-byte reads, within 3% of it at 16-64 KiB
-  (CPython's decoder alone takes ~80% of that time on the whole message).
+  about 18% less time than decoding each piece with CPython's decoder and
+  joining the pieces at 1,460-byte reads, 2% less at 16 KiB (CPython's
+  decoder alone takes ~85% of that time on the whole message).
 
 ``append`` and ``end`` return -1 when all is well and otherwise the
 position, in the message, of the first byte of the sequence that cannot be
