@@ -844,9 +844,10 @@ def main() -> int:
         memcpy = built["memcpy"]
         print(f"  memcpy on this machine (1 MiB bytearray copy, timed like the receivers: one "
               f"copy after gc.collect): {memcpy:,.0f} MB/s ({built['memcpy_hot']:,.0f} MB/s "
-              "repeated in a hot loop); 1 MiB binary received, as a fraction of it: " + ", ".join(
-                  f"{built['large'][f'binary {read}']['wsframe'] / memcpy:.2f} at {read:,} B"
-                  for read in READ_SIZES[1:]))
+              "repeated in a hot loop); 1 MiB binary received, as a fraction of each: " +
+              ", ".join(f"{rate / memcpy:.2f} / {rate / built['memcpy_hot']:.2f} at {read:,} B"
+                        for read in READ_SIZES[1:]
+                        for rate in [built['large'][f'binary {read}']['wsframe']]))
         print("  Sending, each message's bytes handed to the same write()")
         print_writers(built["write"], None)
         for peer in ("aiohttp", "picows"):
@@ -862,9 +863,11 @@ def main() -> int:
                 for peer in ("websockets", "aiohttp", "picows"):
                     targets.at_least(f"compiled: {kind}, reads of {read:,} B, vs {peer}",
                                      rates["wsframe"] / rates[peer], 1.0)
-        targets.at_least("compiled: 1 MiB binary received (best read size) vs memcpy",
-                         max(built["large"][f"binary {read}"]["wsframe"]
-                             for read in READ_SIZES[1:]) / memcpy, 0.3)
+        # The issue's measure: against this machine's memcpy bandwidth, the
+        # copy repeated in a hot loop (the stricter of the two printed above).
+        targets.at_least("compiled: 1 MiB binary received (best read size) vs memcpy in a "
+                         "hot loop", max(built["large"][f"binary {read}"]["wsframe"]
+                                         for read in READ_SIZES[1:]) / built["memcpy_hot"], 0.3)
         # The writer in this build (its masking is section 7's C helper).
         for size in WRITE_SIZES:
             rates = built["write"][str(size)]
