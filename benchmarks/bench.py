@@ -4,10 +4,10 @@
     python benchmarks/bench.py --quick    # a smoke run (what CI checks)
 
 Every contender parses the same pre-built byte streams with the same loop
-shape (make a receiver, feed every read, count what comes out). Timings are
-the best of several rounds; rounds interleave the contenders so that a noisy
-neighbour on this shared machine slows everyone alike. Ratios are taken
-within this run only.
+shape (make a receiver, feed every read, count what comes out). Rounds
+interleave the contenders; each ratio is the median of the ratios within a
+round (see `best_times`), so that a noisy neighbour on this shared machine
+slows both sides of a ratio alike. Ratios are taken within this run only.
 
 This process measures wsframe in pure Python (it sets WSFRAME_NO_ACCEL=1
 before importing wsframe); it runs itself again in child processes without
@@ -45,6 +45,7 @@ import gc
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -269,7 +270,16 @@ def wsproto_frames(chunks: list[bytes]) -> Callable[[], int]:
 
 def best_times(functions: dict[str, Callable[[], int]], rounds: int, expect: int | None
                ) -> dict[str, float]:
-    """Best wall time of each function over interleaved rounds (after a warm-up).
+    """The time of each function over interleaved rounds (after a warm-up),
+    such that every ratio to the first function is the median of its ratios
+    within a round.
+
+    The first function's time is its best; each other's is that best times
+    the median, over the rounds, of its time divided by the first one's in
+    the same round. A round runs every function once, a few milliseconds
+    apart, so a change of load on this shared machine (seen here: everyone
+    at half speed for tens of seconds) moves both sides of a round's ratio
+    alike, where the best of each could come from different moments.
 
     A function with a ``prepare`` attribute has it called before each timing
     (a receiver that must be connected first: picows)."""
@@ -278,15 +288,19 @@ def best_times(functions: dict[str, Callable[[], int]], rounds: int, expect: int
         got = function()
         if expect is not None and got != expect:
             raise SystemExit(f"{name} produced {got} results, expected {expect}")
-    best = dict.fromkeys(functions, float("inf"))
+    times: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(rounds):
         for name, function in functions.items():
             getattr(function, "prepare", _nothing)()
             gc.collect()
             start = time.perf_counter()
             function()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+            times[name].append(time.perf_counter() - start)
+    first = next(iter(functions))
+    anchor = times[first]
+    best = min(anchor)
+    return {name: best * statistics.median(t / a for t, a in zip(seconds, anchor, strict=True))
+            for name, seconds in times.items()}
 
 
 def _nothing() -> None:
@@ -652,7 +666,8 @@ def main() -> int:
           f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}")
     print(f"wsframe {wsframe.__version__}, websockets {websockets.__version__} "
           f"({websockets_speedups()}), wsproto {wsproto.__version__}")
-    print(f"best of {rounds} interleaved rounds{' (quick mode)' if quick else ''}; "
+    print(f"{rounds} interleaved rounds{' (quick mode)' if quick else ''}: each row's first "
+          "contender at its best, the others by their median ratio to it within a round; "
           "wsframe in pure Python unless a row says otherwise; GLIBC_TUNABLES="
           f"{TUNABLES}\n")
     targets = Targets()
