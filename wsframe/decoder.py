@@ -214,28 +214,31 @@ class FrameDecoder(Generic[_T]):
         later call raises the same error.
         """
         need = self._need
-        if data.__class__ is bytes and need > len(data):
+        if need and data.__class__ is bytes and need > len(data):
             # Fast path: the bytes lie inside a payload (a large frame arriving
             # in many reads); no header can start here. _need is non-zero only
             # in the PAYLOAD state, and 0 after a violation.
+            left = need - len(data)
             if self._whole:
                 self._payload.append(data)
-                self._need = need - len(data)
+                self._need = left
                 return _NOTHING  # type: ignore[return-value]
             # A frame taken in pieces: hand it up with its key. A peer
             # trickling one byte per read gets it unmasked by a table lookup.
             keys = self._keys
-            key = None if keys is None else keys[(self._length - need) & 3]
-            if key is not None and len(data) == 1:
-                data = _ONE_BYTE[data[0] ^ key[0]]
-                key = None
+            key = None
+            if keys is not None:
+                key = keys[(self._length - need) & 3]
+                if left == need - 1:                # one byte
+                    data = _ONE_BYTE[data[0] ^ key[0]]
+                    key = None
             pieces: list[_T] = []
             try:
-                self._piece(data, key, need - len(data), pieces)
+                self._piece(data, key, left, pieces)
             except ProtocolError as exc:
                 self._fail(exc)
                 return _then_raise(pieces, exc)
-            self._need = need - len(data)
+            self._need = left
             return iter(pieces) if pieces else _NOTHING  # type: ignore[return-value]
         if self._error is not None:
             raise self._error.with_traceback(None)   # not a traceback that grows per call

@@ -96,7 +96,8 @@ class TextBufferPython:
         """Take the next piece; -1, or the message position of a byte that
         cannot be UTF-8 (RFC 6455 8.1)."""
         buffer = self._buffer
-        if len(data) < _DECODE_AT or (self._state == ACCEPT and not self._size):
+        size = len(data)
+        if size < _DECODE_AT or (self._state == ACCEPT and not self._size):
             # Short, or all ASCII so far: unmasked onto the buffer (with the
             # ASCII verdict, in one pass where it can be).
             before = len(buffer)
@@ -105,17 +106,18 @@ class TextBufferPython:
                 ascii = data.isascii()
             else:
                 ascii = unmask_append(buffer, data, key, reserve)
-            if ascii and self._state == ACCEPT:
+            state = self._state
+            if ascii and state == ACCEPT:
                 return -1               # ASCII between characters is valid as it is
-            if len(data) == 1:
+            if size == 1:
                 # One byte (a peer trickling): one step of the automaton, inline.
-                state = TABLE_3_7[self._state * 256 + buffer[before]]
+                state = TABLE_3_7[state * 256 + buffer[before]]
                 if state == REJECT:
                     return self._size + before - self._since
                 self._state = state
                 self._since = 0 if state == ACCEPT else self._since + 1
                 return -1
-            if len(data) < _DECODE_AT:
+            if size < _DECODE_AT:
                 return self._check(before)
             with memoryview(buffer) as view:
                 piece: bytes | bytearray = bytes(view[before:])
