@@ -609,7 +609,8 @@ def deflate_corpus(rounds: int, scale: int) -> dict[str, tuple[float, float, flo
 def accelerated_rows(rounds: int, scale: int, quick: bool) -> None:
     """Child process: the accelerated rows, as JSON on stdout."""
     json.dump({"accelerator": masking.ACCELERATOR, "large": large_messages(rounds, scale),
-               "write": writers(rounds, scale)}, sys.stdout)
+               "write": writers(rounds, scale), "memcpy_hot": memcpy_rate(rounds, 64)},
+              sys.stdout)
 
 
 def compiled_rows(rounds: int, scale: int) -> None:
@@ -820,6 +821,10 @@ def main() -> int:
             rates = found["write"][str(size)]
             targets.at_least(f"accelerated: client writer, {size // 1024:,} KiB, vs websockets",
                              rates["wsframe"] / rates["websockets"], 1.0)
+        print("  1 MiB binary received, as a fraction of memcpy repeated in a hot loop "
+              f"({found['memcpy_hot']:,.0f} MB/s in that process): " + ", ".join(
+                  f"{found['large'][f'binary {read}']['wsframe'] / found['memcpy_hot']:.2f} at "
+                  f"{read:,} B" for read in READ_SIZES[1:]))
 
     if not COMPILED_PYTHON.exists():
         print("\n9. The compiled build: not built here (make compiled)")
@@ -878,11 +883,19 @@ def main() -> int:
                 for peer in ("websockets", "aiohttp", "picows"):
                     targets.at_least(f"compiled: {kind}, reads of {read:,} B, vs {peer}",
                                      rates["wsframe"] / rates[peer], 1.0)
-        # The issue's measure: against this machine's memcpy bandwidth, the
-        # copy repeated in a hot loop (the stricter of the two printed above).
-        targets.at_least("compiled: 1 MiB binary received (best read size) vs memcpy in a "
-                         "hot loop", max(built["large"][f"binary {read}"]["wsframe"]
-                                         for read in READ_SIZES[1:]) / built["memcpy_hot"], 0.3)
+        # The issue's measure: 1 MiB received in any build (the best of the
+        # two with the C helper, at the best read size) against this machine's
+        # memcpy bandwidth, the copy repeated in a hot loop (the stricter of
+        # the two printed above), each build against its own process's.
+        fractions = {"compiled": max(built["large"][f"binary {read}"]["wsframe"]
+                                     for read in READ_SIZES[1:]) / built["memcpy_hot"]}
+        if SPEEDUPS.exists():
+            fractions["C helper"] = max(found["large"][f"binary {read}"]["wsframe"]
+                                        for read in READ_SIZES[1:]) / found["memcpy_hot"]
+        best = max(fractions, key=fractions.__getitem__)
+        targets.at_least(f"1 MiB binary received vs memcpy in a hot loop, best build ({best}; "
+                         + ", ".join(f"{name} {value:.2f}" for name, value in fractions.items())
+                         + ")", fractions[best], 0.3)
         # The writer in this build (its masking is section 7's C helper).
         for size in WRITE_SIZES:
             rates = built["write"][str(size)]
