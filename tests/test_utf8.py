@@ -78,19 +78,15 @@ TEXT = "añ€😀 κόσμε 東京 ok".encode()
 @pytest.mark.parametrize("cuts", [(1, 2), (2, 3), (3, 5), (5, 9), (1, 9), (6, 7), (4, 8)])
 def test_three_pieces_with_characters_split_across_them(cuts: tuple[int, int]) -> None:
     """Characters cut across pieces are held and completed by the next
-    piece, however short, through `decode` and through `decode_after_held`
-    (the piece already written after the held bytes) alike."""
+    piece, however short."""
     a, b = cuts
     pieces = [TEXT[:a], TEXT[a:b], TEXT[b:]]
-    plain, joined = Utf8Decoder(), Utf8Decoder()
-    out_plain = out_joined = ""
+    decoder = Utf8Decoder()
+    out = ""
     for i, piece in enumerate(pieces):
-        final = i == len(pieces) - 1
-        out_plain += plain.decode(piece, final)
-        out_joined += joined.decode_after_held(joined.held + piece, final)
-        assert plain.held == joined.held
-        assert plain.pending == bool(plain.held)
-    assert out_plain == out_joined == TEXT.decode()
+        out += decoder.decode(piece, i == len(pieces) - 1)
+        assert decoder.pending == bool(decoder.held)
+    assert out == TEXT.decode()
 
 
 def test_held_bytes_are_the_incomplete_last_character() -> None:
@@ -103,27 +99,22 @@ def test_held_bytes_are_the_incomplete_last_character() -> None:
     assert decoder.held == b"" and not decoder.pending
 
 
-@pytest.mark.parametrize("method", ["decode", "decode_after_held"])
-def test_error_positions_count_from_the_start_of_the_piece(method: str) -> None:
+def test_error_positions_count_from_the_start_of_the_piece() -> None:
     """A bad byte after held bytes: the position is within the new piece,
     and the text before it (in this piece) is what was valid."""
     decoder = Utf8Decoder()
     decoder.decode(b"ab\xce")
-    piece = b"\xbaok\xff"               # completes the kappa, then 'ok', then a bad byte
-    data = piece if method == "decode" else decoder.held + piece
     with pytest.raises(Utf8Error) as info:
-        getattr(decoder, method)(data)
+        decoder.decode(b"\xbaok\xff")   # completes the kappa, then 'ok', then a bad byte
     assert info.value.position == 3
     assert info.value.valid_text == "κok"
 
 
-@pytest.mark.parametrize("method", ["decode", "decode_after_held"])
-def test_a_held_character_that_cannot_complete_fails_at_once(method: str) -> None:
+def test_a_held_character_that_cannot_complete_fails_at_once() -> None:
     decoder = Utf8Decoder()
     decoder.decode(b"ab\xed")
-    data = b"\xa0" if method == "decode" else decoder.held + b"\xa0"
     with pytest.raises(Utf8Error) as info:
-        getattr(decoder, method)(data)
+        decoder.decode(b"\xa0")
     assert info.value.position == -1
 
 
@@ -140,3 +131,8 @@ def test_the_table_3_7_automaton_matches_brute_force() -> None:
     sequences += [bytes([a, b, c]) for a in range(0xE0, 0x100) for b in edge for c in edge]
     wrong = [s.hex() for s in sequences if (check(s)[0] != REJECT) != completable(s)]
     assert wrong == []
+    # A rejected sequence is reported at its first byte, as CPython's decoder
+    # reports it, also when it began in an earlier piece.
+    assert check(b"ok\xe2\x28")[2] == 2
+    assert check(b"\x82\x28", *check(b"ok\xe2")[:2])[2] == -1
+    assert check(b"\x80")[2] == 0 and check(b"ok")[2] is None

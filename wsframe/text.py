@@ -149,16 +149,9 @@ class TextBufferPython:
     def _check(self, start: int) -> int:
         """Run the automaton over the buffer's bytes from ``start`` (a short
         piece just appended)."""
-        buffer = self._buffer
-        table = TABLE_3_7
-        state, since = self._state, self._since
-        for i in range(start, len(buffer)):
-            state = table[state * 256 + buffer[i]]
-            if state == REJECT:
-                # The position of the first byte of the sequence the bad byte
-                # ends, as CPython's decoder reports it.
-                return self._size + i - since
-            since = 0 if state == ACCEPT else since + 1
+        state, since, bad = check(self._buffer[start:], self._state, self._since)
+        if bad is not None:
+            return self._size + start + bad
         self._state, self._since = state, since
         return -1
 
@@ -200,9 +193,8 @@ class TextBufferPython:
         decoder leaves it without judging all of it: ED A0 waits for a third
         byte)."""
         self._buffer = bytearray(rest)
-        state, _ = check(rest)
-        self._state, self._since = state, len(rest)
-        return base if state == REJECT else -1
+        self._state, self._since, bad = check(rest)
+        return -1 if bad is None else base + bad
 
     def _keep(self, text: str, size: int) -> None:
         """Keep ``text`` (``size`` bytes received) as part of the message."""

@@ -89,15 +89,21 @@ def _automaton() -> bytes:
 TABLE_3_7: Final = _automaton()
 
 
-def check(data: bytes | bytearray, state: int = ACCEPT) -> tuple[int, int]:
-    """Run the automaton over ``data`` from ``state``: ``(state, -1)`` at its
-    end, or ``(REJECT, i)`` if byte ``i`` makes the bytes so far impossible."""
+def check(data: bytes | bytearray, state: int = ACCEPT, since: int = 0
+          ) -> tuple[int, int, int | None]:
+    """Run the automaton over ``data`` from ``state``, ``since`` bytes into a
+    character: ``(state, since, bad)`` at its end, where ``bad`` is None, or
+    on a byte that makes the bytes so far impossible ``(REJECT, 0, bad)``,
+    ``bad`` the index in ``data`` of the first byte of its sequence (negative
+    when the sequence began before ``data``), which is the position CPython's
+    decoder reports."""
     table = TABLE_3_7
     for i, b in enumerate(data):
         state = table[state * 256 + b]
         if state == REJECT:
-            return REJECT, i
-    return state, -1
+            return REJECT, 0, i - since
+        since = 0 if state == ACCEPT else since + 1
+    return state, since, None
 
 
 def _cannot_complete(pending: bytes) -> bool:
@@ -150,12 +156,6 @@ class Utf8Decoder:
     def held(self) -> bytes:
         """The bytes of an incomplete last character, kept for the next piece."""
         return self._held
-
-    def decode_after_held(self, data: bytes, final: bool = False) -> str:
-        """`decode` for a piece that the caller has already put after `held`
-        (``data`` is ``held + piece``, written in one go while unmasking, say).
-        `Utf8Error` positions still count from the start of the piece."""
-        return self._decode(data, final, -len(self._held), "")
 
     def _decode(self, data: bytes | bytearray | memoryview, final: bool, base: int,
                 head: str) -> str:
