@@ -9,10 +9,14 @@ from typing import Any
 from wsframe import ProtocolError
 
 SPLIT_MODES = ("whole", "bytewise", "random")
+# The piece sizes the "random" mode draws from unless told otherwise.
+STEPS = (1, 2, 3, 5, 7, 13, 64, 200, 1000)
 
 
-def chunks(data: bytes, mode: str, seed: int = 0) -> list[bytes]:
-    """Cut ``data`` into the pieces a given split mode feeds."""
+def chunks(data: bytes, mode: str, seed: int = 0,
+           steps: tuple[int, ...] = STEPS) -> list[bytes]:
+    """Cut ``data`` into the pieces a given split mode feeds ("random":
+    sizes drawn from ``steps`` with the given seed)."""
     if mode == "whole":
         return [data]
     if mode == "bytewise":
@@ -21,7 +25,7 @@ def chunks(data: bytes, mode: str, seed: int = 0) -> list[bytes]:
         rng = random.Random(seed)
         out, pos = [], 0
         while pos < len(data):
-            step = rng.choice((1, 2, 3, 5, 7, 13, 64, 200, 1000))
+            step = rng.choice(steps)
             out.append(data[pos:pos + step])
             pos += step
         return out

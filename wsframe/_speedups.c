@@ -979,26 +979,18 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    PyObject *m;
+    /* Each type is readied and added under the last part of its tp_name. */
+    PyTypeObject *types[] = {&PayloadBufferType, &TextBufferType};
+    PyObject *m = PyModule_Create(&module);
 
-    if (PyType_Ready(&PayloadBufferType) < 0 || PyType_Ready(&TextBufferType) < 0) {
-        return NULL;
-    }
-    m = PyModule_Create(&module);
     if (m == NULL) {
         return NULL;
     }
-    Py_INCREF(&PayloadBufferType);
-    if (PyModule_AddObject(m, "PayloadBuffer", (PyObject *)&PayloadBufferType) < 0) {
-        Py_DECREF(&PayloadBufferType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    Py_INCREF(&TextBufferType);
-    if (PyModule_AddObject(m, "TextBuffer", (PyObject *)&TextBufferType) < 0) {
-        Py_DECREF(&TextBufferType);
-        Py_DECREF(m);
-        return NULL;
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        if (PyModule_AddType(m, types[i]) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
     }
     return m;
 }
