@@ -103,6 +103,27 @@ def test_invalid_text_fails_at_the_first_impossible_piece(name: str, bad: bytes)
 
 
 @pytest.mark.parametrize("name", BUFFERS)
+def test_every_lead_and_second_byte_with_bytes_after_it(name: str) -> None:
+    """Every byte 80-FF followed by every byte, then continuation or other
+    bytes, inside a longer piece (the C loop's path for four bytes at hand,
+    the Python buffer's decoder): accepted or refused exactly as CPython's
+    decoder does, at its position."""
+    before = "\u00e9t\u00e9 ".encode() * 50       # 300 bytes, not ASCII
+    for lead in range(0x80, 0x100):
+        for second in range(256):
+            for tail in (b"\x80\x80", b"\xbf\x41", b"\x41\x80", b"\x80\xc0"):
+                message = before + bytes((lead, second)) + tail + b" ok"
+                try:
+                    want: object = message.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    want = exc.start
+                buffer = BUFFERS[name]()
+                bad = buffer.append(message, None, len(message))
+                got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
+                assert got == want, message[len(before):].hex()
+
+
+@pytest.mark.parametrize("name", BUFFERS)
 def test_a_held_prefix_that_cannot_complete_fails_on_its_last_byte(name: str) -> None:
     """ED A0 (a surrogate's first two bytes): CPython's decoder would wait for
     a third byte; the buffer fails as the second arrives, in either path."""

@@ -650,14 +650,51 @@ enum { RUN_END, RUN_WIDER, RUN_BAD, RUN_SHORT };
  * F4 80-8F (nothing above U+10FFFF), then 80-BF twice; 80-C1 and F5-FF
  * begin nothing. */
 /* Each sequence length written out (no loop over continuation bytes: that
- * one measured 1.4x this one's time). On the benchmark's text that is not
- * ASCII this loop takes about 1.1x the time of CPython's decoder alone; it
+ * one measured 1.4x this one's time), and while four bytes are at hand a
+ * fast path without bound checks (4-8% less time than the checked path
+ * alone). On the benchmark's text that is not ASCII this loop takes
+ * 1.0-1.1x the time of CPython's decoder alone (1 MiB message); it
  * needs no str per piece, no join at the end and no pass of its own for the
  * unmasking, so a whole reader built on it is a little ahead of one that
  * decodes each piece with CPython's decoder and joins them (1 MiB in 16 KiB
  * reads: 760 against 776 us here) and more on small reads (1,460 B: 900
  * against 1,090 us), with memory that no tiny piece can inflate. */
 #define CONT(d) (((d) ^ 0x80) < 0x40)
+
+/* Table 3-7 by lead byte, for the loop's fast path (filled in by
+ * utf8_tables_init): the length of the sequence it begins (0: none), the
+ * range of its second byte as a low bound and a span (second - low must be
+ * <= span, unsigned), and the bits of the lead byte that belong to the
+ * character. */
+static unsigned char UTF8_SIZE[256], UTF8_LEAD_BITS[256];
+static unsigned short UTF8_LOW[256], UTF8_SPAN[256];
+
+static void
+utf8_tables_init(void)
+{
+    for (unsigned int c = 0; c < 256; c++) {
+        unsigned int size = 0, low = 0x80, high = 0xBF;
+        if (c < 0x80) {
+            size = 1;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            size = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            size = 3;
+            low = c == 0xE0 ? 0xA0 : 0x80;      /* no overlongs */
+            high = c == 0xED ? 0x9F : 0xBF;     /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            size = 4;
+            low = c == 0xF0 ? 0x90 : 0x80;      /* no overlongs */
+            high = c == 0xF4 ? 0x8F : 0xBF;     /* nothing above U+10FFFF */
+        }
+        UTF8_SIZE[c] = (unsigned char)size;
+        UTF8_LEAD_BITS[c] = (unsigned char)(size == 2 ? 0x1F : size == 3 ? 0x0F : 0x07);
+        /* A byte that begins nothing: a low bound no byte reaches. */
+        UTF8_LOW[c] = (unsigned short)(size >= 2 ? low : 0x100);
+        UTF8_SPAN[c] = (unsigned short)(high - low);
+    }
+}
+
 #define DECODE_RUN(NAME, TYPE)                                                          \
 static int                                                                              \
 NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,                   \
@@ -691,7 +728,43 @@ NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,           
             out[o++] = (TYPE)s[i++];                                                    \
             continue;                                                                   \
         }                                                                               \
-        if (c < 0xE0) {                                                                 \
+        if (i + 4 <= n) {                                                               \
+            /* Fast path (four bytes at hand): no bound checks, the        \
+             * continuation bytes read unconditionally, the lead byte's    \
+             * row of the tables for the second byte's range. Branches on  \
+             * the length, not conditional moves: a branch-free version    \
+             * (the length from the table) measured 1.7x this one's time,  \
+             * the next position then waiting on two loads. Every          \
+             * rejection is at the lead byte (i), as CPython reports. */   \
+            unsigned int d = s[i + 1];                                                  \
+            if ((unsigned int)(d - UTF8_LOW[c]) > UTF8_SPAN[c]) {                       \
+                status = RUN_BAD;       /* also a lead byte that begins nothing */      \
+                break;                                                                  \
+            }                                                                           \
+            if (c < 0xE0) {                                                             \
+                cp = ((c & 0x1F) << 6) | (d & 0x3F);                                    \
+                size = 2;                                                               \
+            } else {                                                                    \
+                unsigned int e = s[i + 2];                                              \
+                if (!CONT(e)) {                                                         \
+                    status = RUN_BAD;                                                   \
+                    break;                                                              \
+                }                                                                       \
+                if (c < 0xF0) {                                                         \
+                    cp = ((c & 0x0F) << 12) | ((d & 0x3F) << 6) | (e & 0x3F);           \
+                    size = 3;                                                           \
+                } else {                                                                \
+                    unsigned int f = s[i + 3];                                          \
+                    if (!CONT(f)) {                                                     \
+                        status = RUN_BAD;                                               \
+                        break;                                                          \
+                    }                                                                   \
+                    cp = ((c & 0x07) << 18) | ((d & 0x3F) << 12) | ((e & 0x3F) << 6)    \
+                        | (f & 0x3F);                                                   \
+                    size = 4;                                                           \
+                }                                                                       \
+            }                                                                           \
+        } else if (c < 0xE0) {                                                          \
             if (c < 0xC2) {                                                             \
                 status = RUN_BAD;               /* 80-C1 begin nothing */               \
                 break;                                                                  \
@@ -982,6 +1055,8 @@ PyInit__speedups(void)
     /* Each type is readied and added under the last part of its tp_name. */
     PyTypeObject *types[] = {&PayloadBufferType, &TextBufferType};
     PyObject *m = PyModule_Create(&module);
+
+    utf8_tables_init();
 
     if (m == NULL) {
         return NULL;
