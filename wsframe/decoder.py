@@ -165,7 +165,7 @@ class FrameDecoder(Generic[_T]):
     # Slots: no per-instance dict (a server holds one decoder per connection).
     __slots__ = ("_error", "_extension_rsv", "_first", "_frame_limit", "_head", "_header",
                  "_in_message", "_keys", "_length", "_mask_bit", "_need", "_payload",
-                 "_received", "_state", "_stop_at_close", "_whole", "role",
+                 "_received", "_spare", "_state", "_stop_at_close", "_whole", "role",
                  "strict")
 
     # Integer and flag arguments are annotated SupportsIndex and Flag, not int
@@ -201,6 +201,7 @@ class FrameDecoder(Generic[_T]):
         self._whole = True          # True: the frame is kept whole; False: pieces
         self._payload = _NO_PAYLOAD  # whole: the payload so far (masking.PayloadBuffer)
         self._keys: tuple[bytes, bytes, bytes, bytes] | None = None  # pieces: key rotations
+        self._spare: list[_T] = []  # the fast path's event list, while it stays empty
 
     # -- the one entry ------------------------------------------------------------
 
@@ -214,11 +215,11 @@ class FrameDecoder(Generic[_T]):
         later call raises the same error.
         """
         need = self._need
-        if need and data.__class__ is bytes and need > len(data):
+        if need and data.__class__ is bytes and need > (size := len(data)):
             # Fast path: the bytes lie inside a payload (a large frame arriving
             # in many reads); no header can start here. _need is non-zero only
             # in the PAYLOAD state, and 0 after a violation.
-            left = need - len(data)
+            left = need - size
             if self._whole:
                 self._payload.append(data)
                 self._need = left
@@ -229,17 +230,23 @@ class FrameDecoder(Generic[_T]):
             key = None
             if keys is not None:
                 key = keys[(self._length - need) & 3]
-                if left == need - 1:                # one byte
+                if size == 1:                       # one byte
                     data = _ONE_BYTE[data[0] ^ key[0]]
                     key = None
-            pieces: list[_T] = []
+            # The pieces of a text message usually complete nothing: the same
+            # empty list serves every call until one does (a peer trickling
+            # bytes would otherwise cost a list per byte).
+            pieces = self._spare
             try:
                 self._piece(data, key, left, pieces)
             except ProtocolError as exc:
                 self._fail(exc)
                 return _then_raise(pieces, exc)
             self._need = left
-            return iter(pieces) if pieces else _NOTHING  # type: ignore[return-value]
+            if pieces:
+                self._spare = []
+                return iter(pieces)
+            return _NOTHING  # type: ignore[return-value]
         if self._error is not None:
             raise self._error.with_traceback(None)   # not a traceback that grows per call
         out: list[_T] = []

@@ -97,6 +97,17 @@ class TextBufferPython:
         cannot be UTF-8 (RFC 6455 8.1)."""
         buffer = self._buffer
         size = len(data)
+        if size == 1 and key is None:
+            # One byte (a peer trickling; the decoder unmasks single bytes):
+            # one step of the automaton, inline, ASCII included.
+            byte = data[0]
+            buffer.append(byte)
+            state = TABLE_3_7[self._state * 256 + byte]
+            if state == REJECT:
+                return self._size + len(buffer) - 1 - self._since
+            self._state = state
+            self._since = 0 if state == ACCEPT else self._since + 1
+            return -1
         if size < _DECODE_AT or (self._state == ACCEPT and not self._size):
             # Short, or all ASCII so far: unmasked onto the buffer (with the
             # ASCII verdict, in one pass where it can be).
@@ -106,17 +117,8 @@ class TextBufferPython:
                 ascii = data.isascii()
             else:
                 ascii = unmask_append(buffer, data, key, reserve)
-            state = self._state
-            if ascii and state == ACCEPT:
+            if ascii and self._state == ACCEPT:
                 return -1               # ASCII between characters is valid as it is
-            if size == 1:
-                # One byte (a peer trickling): one step of the automaton, inline.
-                state = TABLE_3_7[state * 256 + buffer[before]]
-                if state == REJECT:
-                    return self._size + before - self._since
-                self._state = state
-                self._since = 0 if state == ACCEPT else self._since + 1
-                return -1
             if size < _DECODE_AT:
                 return self._check(before)
             with memoryview(buffer) as view:
