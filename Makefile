@@ -135,9 +135,10 @@ bench: $(VENV)/.bench compiled $(CVENV)/.bench speedups
 
 # End to end: echo round trips over loopback through the example server, picows',
 # aiohttp's and websockets' servers, and uvicorn on wsframe, websockets-sansio and
-# wsproto, one client for all (a report: no targets; about a minute).
-bench-echo: $(VENV)/.bench
-	$(BIN)/python benchmarks/echo_roundtrip.py
+# wsproto, one client for all; wsframe's servers on each build (a report: no
+# targets; about two minutes).
+bench-echo: $(VENV)/.bench compiled $(CVENV)/.bench speedups
+	$(BIN)/python benchmarks/echo_roundtrip.py --builds "pure Python,C helper,compiled"
 
 # The same benchmark on tiny streams, every build: checks that it runs (CI).
 bench-quick: $(VENV)/.bench compiled $(CVENV)/.bench speedups

@@ -1,6 +1,8 @@
 """End to end: echo round trips over loopback, one connection, every server alike.
 
-    python benchmarks/echo_roundtrip.py            # `make bench-echo` (about a minute)
+    python benchmarks/echo_roundtrip.py            # pure Python (about a minute)
+    python benchmarks/echo_roundtrip.py --builds "pure Python,C helper,compiled"
+                                                   # `make bench-echo`: every build
     python benchmarks/echo_roundtrip.py --quick    # a smoke run
 
 Each server runs in a child process on 127.0.0.1 and echoes every message:
@@ -14,8 +16,10 @@ trip is the whole path through the server: asyncio, the socket calls, its
 WebSocket codec and, for uvicorn, ASGI. Reported: round trips per second for
 64-byte text messages and MB/s for 1 MiB binary messages (payload both ways
 counted once), best of a few rounds, and each server's ratio to the example
-server. The figures are the server's and the client's together; compare
-servers within one run only.
+server (on the first build named). wsframe's two servers run on each build
+asked for (``--builds``); the client is pure Python in every case. The
+figures are the server's and the client's together; compare servers within
+one run only.
 
 This report has no target: the codec is a small part of a server's busy
 time (see docs/performance.md).
@@ -44,6 +48,58 @@ MAX = 4 * 2**20         # the largest message every server must accept
 
 SERVERS = ["wsframe example", "picows", "aiohttp", "websockets",
            "uvicorn + wsframe", "uvicorn + websockets-sansio", "uvicorn + wsproto"]
+
+# wsframe's builds, for its two servers: the checkout in pure Python, the C
+# helper (`make speedups`) and the compiled build's venv (`make compiled`).
+# Every child runs with PYTHONSAFEPATH=1, so that the working directory (the
+# checkout, for `python -m uvicorn`) cannot shadow the build it is given.
+SPEEDUPS = ROOT / ".build-speedups"
+COMPILED_PYTHON = ROOT / ".venv-compiled" / "bin" / "python"
+BUILDS = {"pure Python": (sys.executable, [str(ROOT)]),
+          "C helper": (sys.executable, [str(SPEEDUPS), str(ROOT)]),
+          "compiled": (str(COMPILED_PYTHON), [])}
+WSFRAME_SERVERS = ("wsframe example", "uvicorn + wsframe")
+
+
+def named(server: str, build: str) -> str:
+    """One of wsframe's servers on a build: "uvicorn + wsframe (compiled)"."""
+    return server if build == "pure Python" else f"{server} ({build})"
+
+
+def server_names(builds: list[str]) -> list[str]:
+    """Every server, wsframe's two once per build."""
+    names = [name for name in SERVERS if name not in WSFRAME_SERVERS or "pure Python" in builds]
+    for build in builds:
+        if build != "pure Python":
+            names += [named(server, build) for server in WSFRAME_SERVERS]
+    return names
+
+
+def _child(name: str) -> tuple[str, str, dict[str, str]]:
+    """(the server's own name, the interpreter, the environment) for ``name``."""
+    build = "pure Python"
+    for candidate in BUILDS:
+        if name.endswith(f" ({candidate})"):
+            name, build = name[:-len(candidate) - 3], candidate
+    python, first = BUILDS[build]
+    paths = [*first, str(ROOT / "tests" / "integration"), str(ROOT / "integrations" / "uvicorn")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONSAFEPATH": "1"}
+    return name, python, env
+
+
+def build_of(name: str) -> str:
+    """How the wsframe a server child imports is built, asked of that child's
+    interpreter with its environment (so that a stale or missing build shows)."""
+    _, python, env = _child(name)
+    done = subprocess.run([python, "-c", "import wsframe; from wsframe import masking; "
+                           "print(wsframe.COMPILED, masking.ACCELERATOR)"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    if done.returncode:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1])
+    compiled, accelerator = done.stdout.split(maxsplit=1)
+    accelerator = accelerator.strip()
+    return ("compiled with mypyc, " if compiled == "True" else "") + (
+        "no accelerator" if accelerator == "None" else accelerator)
 
 
 # -- the servers, each run as `echo_roundtrip.py --serve NAME PORT` -------------------
@@ -106,21 +162,19 @@ def serve(name: str, port: int) -> None:
 def start(name: str, port: int) -> subprocess.Popen[bytes]:
     """The server ``name`` listening on ``port``, in a child process."""
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    name, python, env = _child(name)
     if name == "wsframe example":
-        command = [sys.executable, str(ROOT / "examples" / "echo_server.py"), "--port",
+        command = [python, str(ROOT / "examples" / "echo_server.py"), "--port",
                    str(port), "--no-deflate", "--max-message-size", str(MAX)]
     elif name.startswith("uvicorn"):
         backend = {"uvicorn + wsframe": "wsframe_uvicorn:WSFrameProtocol",
                    "uvicorn + websockets-sansio": "websockets-sansio",
                    "uvicorn + wsproto": "wsproto"}[name]
-        command = [sys.executable, "-m", "uvicorn", "asgi_echo:app", "--port", str(port),
+        command = [python, "-m", "uvicorn", "asgi_echo:app", "--port", str(port),
                    "--ws", backend, "--ws-max-size", str(MAX), "--ws-per-message-deflate",
                    "False", "--log-level", "warning", "--no-access-log"]
     else:
-        command = [sys.executable, __file__, "--serve", name, str(port)]
-    paths = [str(ROOT / "tests" / "integration"), str(ROOT / "integrations" / "uvicorn"),
-             str(ROOT)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        command = [python, __file__, "--serve", name, str(port)]
     proc = subprocess.Popen(command, env=env, **quiet)   # type: ignore[call-overload]
     # A RuntimeError if it exits, or is not listening after 20 s (then killed).
     wait_listening(port, proc, timeout=20, name=name)
@@ -189,16 +243,29 @@ def measure(port: int, message: str | bytes, count: int, rounds: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--builds", default="pure Python",
+                        help="wsframe's builds to serve with, comma-separated, from: "
+                        f"{', '.join(BUILDS)} (default: pure Python)")
     parser.add_argument("--serve", nargs=2, metavar=("NAME", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
         return 0
+    builds = [build.strip() for build in args.builds.split(",")]
+    unknown = [build for build in builds if build not in BUILDS]
+    if unknown:
+        parser.error(f"--builds: unknown build {unknown[0]!r} (choose from {', '.join(BUILDS)})")
+    for build in builds:
+        try:
+            print(f"wsframe's servers, {build}: {build_of(named('wsframe example', build))}")
+        except (RuntimeError, OSError) as exc:
+            parser.error(f"--builds: {build} cannot be imported ({exc}); "
+                         "`make speedups` / `make compiled` build it")
     small, large = ("x" * 64, os.urandom(2**20))
     counts = (200, 4) if args.quick else (5000, 60)
     rounds = 1 if args.quick else 3
     results: dict[str, tuple[float, float]] = {}
-    for name in SERVERS:
+    for name in server_names(builds):
         port = free_port()
         try:
             proc = start(name, port)
@@ -212,14 +279,14 @@ def main() -> int:
             proc.terminate()
             proc.wait(10)
         results[name] = (counts[0] / small_time, counts[1] * len(large) / large_time / 1e6)
-    base = results.get("wsframe example")
+    base = results.get(named("wsframe example", builds[0]))
     print("Echo round trips over loopback, one connection, compression off "
           f"(best of {rounds}; {counts[0]:,} x 64 B text, {counts[1]} x 1 MiB binary)")
-    print(f"  {'server':30s}{'64 B round trips/s':>20s}{'1 MiB MB/s':>14s}"
+    print(f"  {'server':42s}{'64 B round trips/s':>20s}{'1 MiB MB/s':>14s}"
           f"{'vs the example server':>26s}")
     for name, (rate, throughput) in results.items():
         ratio = "" if base is None else f"{rate / base[0]:.2f}x / {throughput / base[1]:.2f}x"
-        print(f"  {name:30s}{rate:>20,.0f}{throughput:>14,.1f}{ratio:>26s}")
+        print(f"  {name:42s}{rate:>20,.0f}{throughput:>14,.1f}{ratio:>26s}")
     return 0
 
 
