@@ -26,7 +26,7 @@ from capture_tools import TSHARK, compared_with_tshark
 
 from wsframe import TextMessage
 
-from .live import Proxy, capture_frames, loopback_capture, proxy_frames
+from .live import Proxy, capture_frames, loopback_capture, proxy_frames, retried_on_capture_loss
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -121,6 +121,7 @@ def test_chromium_native_websocket(make_echo_server: Any) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed here; "
                     ".ci/run installs Debian's chromium before running the tests")
+@retried_on_capture_loss
 def test_chromium_through_wsframe_proxy_matches_a_capture(make_echo_server: Any,
                                                           tmp_path: Path) -> None:
     """The same page through `wsframe proxy`, with tcpdump recording: the page

@@ -29,7 +29,7 @@ from capture_tools import TSHARK, compared_with_tshark, run
 from wsframe import FrameParser, Opcode, Role, build_frame, parse_close_payload
 
 from .conftest import EchoServer, free_port, upgraded_socket
-from .live import Proxy, capture_frames, loopback_capture, proxy_frames
+from .live import Proxy, capture_frames, loopback_capture, proxy_frames, retried_on_capture_loss
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -51,6 +51,7 @@ async def websockets_session(url: str) -> None:
         await ws.close(1000, "done")
 
 
+@retried_on_capture_loss
 def test_a_websockets_session_through_the_proxy(echo_server: EchoServer, tmp_path: Path
                                                 ) -> None:
     proxy = Proxy(echo_server.port)
@@ -129,6 +130,7 @@ def test_bad_addresses_get_a_one_line_error(args: list[str]) -> None:
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (apt-get install tshark)")
+@retried_on_capture_loss
 def test_live_captures_read_alike_by_wsframe_and_tshark(echo_server: EchoServer,
                                                         tmp_path: Path) -> None:
     """A websockets session and a Node ws session (sizes to 64 KiB, fragments,
