@@ -103,6 +103,28 @@ def test_invalid_text_fails_at_the_first_impossible_piece(name: str, bad: bytes)
 
 
 @pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("seed", range(300))
+def test_text_with_random_bytes_in_it_is_judged_as_the_reference_does(name: str,
+                                                                      seed: int) -> None:
+    """Valid characters with a few random bytes among them (so most messages
+    break somewhere, many in a sequence that looked valid so far), in random
+    pieces, masked or not: the same piece and position as the reference."""
+    rng = random.Random(seed)
+    parts: list[bytes] = []
+    for _ in range(rng.randrange(1, 3000)):
+        if rng.random() < 0.002:
+            parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4))))
+        else:
+            parts.append(rng.choice(ALPHABET).encode())
+    pieces = pieces_of(b"".join(parts), rng)
+    index, position = expected(pieces)
+    got = feed(name, pieces, masked=seed % 2 == 0)
+    assert got[:2] == (index, position)
+    if index == -1:
+        assert got[2] == b"".join(pieces).decode()
+
+
+@pytest.mark.parametrize("name", BUFFERS)
 def test_every_lead_and_second_byte_with_bytes_after_it(name: str) -> None:
     """Every byte 80-FF followed by every byte, then continuation or other
     bytes, inside a longer piece (the C loop's path for four bytes at hand,
