@@ -15,9 +15,10 @@ which sends a message and waits for its echo before the next one, so a round
 trip is the whole path through the server: asyncio, the socket calls, its
 WebSocket codec and, for uvicorn, ASGI. Reported: round trips per second for
 64-byte text messages and MB/s for 1 MiB binary messages (payload both ways
-counted once), best of a few rounds, and each server's ratio to the example
-server (on the first build named). wsframe's two servers run on each build
-asked for (``--builds``); the client is pure Python in every case. The
+counted once), the best round, and each server's ratio to the example
+server (on the first build named); rounds interleave the servers, and a
+ratio is the median of the rounds' ratios. wsframe's two servers run on each
+build asked for (``--builds``); the client is pure Python in every case. The
 figures are the server's and the client's together; compare servers within
 one run only.
 
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -262,30 +264,43 @@ def main() -> int:
             parser.error(f"--builds: {build} cannot be imported ({exc}); "
                          "`make speedups` / `make compiled` build it")
     small, large = ("x" * 64, os.urandom(2**20))
-    counts = (200, 4) if args.quick else (5000, 60)
-    rounds = 1 if args.quick else 3
-    results: dict[str, tuple[float, float]] = {}
-    for name in server_names(builds):
-        port = free_port()
-        try:
-            proc = start(name, port)
-        except (RuntimeError, OSError) as exc:
-            print(f"  {name}: not measured ({exc})")
-            continue
-        try:
-            small_time = measure(port, small, counts[0], rounds)
-            large_time = measure(port, large, counts[1], rounds)
-        finally:
+    counts = (200, 4) if args.quick else (2000, 25)
+    rounds = 1 if args.quick else 7
+    servers: dict[str, tuple[subprocess.Popen[bytes], int]] = {}
+    try:
+        for name in server_names(builds):
+            port = free_port()
+            try:
+                servers[name] = (start(name, port), port)
+            except (RuntimeError, OSError) as exc:
+                print(f"  {name}: not measured ({exc})")
+        # Rounds interleave the servers (all listening, one measured at a
+        # time), as make bench does: a change of this shared machine's speed
+        # then moves every server of a round alike.
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
+        for _ in range(rounds):
+            for name, (_proc, port) in servers.items():
+                times[name].append((measure(port, small, counts[0], 1),
+                                    measure(port, large, counts[1], 1)))
+    finally:
+        for proc, _port in servers.values():
             proc.terminate()
             proc.wait(10)
-        results[name] = (counts[0] / small_time, counts[1] * len(large) / large_time / 1e6)
-    base = results.get(named("wsframe example", builds[0]))
+    base = times.get(named("wsframe example", builds[0]))
     print("Echo round trips over loopback, one connection, compression off "
-          f"(best of {rounds}; {counts[0]:,} x 64 B text, {counts[1]} x 1 MiB binary)")
+          f"({rounds} interleaved rounds; each round {counts[0]:,} x 64 B text and "
+          f"{counts[1]} x 1 MiB binary per server; rates: the best round; ratios: the "
+          "median of the rounds' ratios)")
     print(f"  {'server':42s}{'64 B round trips/s':>20s}{'1 MiB MB/s':>14s}"
           f"{'vs the example server':>26s}")
-    for name, (rate, throughput) in results.items():
-        ratio = "" if base is None else f"{rate / base[0]:.2f}x / {throughput / base[1]:.2f}x"
+    for name, rows in times.items():
+        rate = counts[0] / min(small_time for small_time, _ in rows)
+        throughput = counts[1] * len(large) / min(large_time for _, large_time in rows) / 1e6
+        ratio = ""
+        if base is not None:
+            small_ratio = statistics.median(b[0] / r[0] for b, r in zip(base, rows, strict=True))
+            large_ratio = statistics.median(b[1] / r[1] for b, r in zip(base, rows, strict=True))
+            ratio = f"{small_ratio:.2f}x / {large_ratio:.2f}x"
         print(f"  {name:42s}{rate:>20,.0f}{throughput:>14,.1f}{ratio:>26s}")
     return 0
 
