@@ -41,6 +41,7 @@ setting.
 from __future__ import annotations
 
 import argparse
+import codecs
 import gc
 import json
 import os
@@ -190,6 +191,37 @@ def masking_ceiling(chunks: list[bytes], expect: int) -> Callable[[], int]:
     def run() -> int:
         for chunk in chunks:
             masking.apply_mask_python(chunk, KEY)
+        return expect
+    return run
+
+
+def text_floor(chunks: list[bytes], expect: int) -> Callable[[], int]:
+    """What a pure-Python text receiver cannot go below, built from the same
+    standard-library pieces and in the same loop shape as the readers, but
+    with no framing: each read's payload unmasked (masking's pure-Python
+    unmasking) and decoded at once by CPython's decoder (the bytes of a
+    character cut by a read's end carried into the next), the texts joined
+    at the end. Timed in the same interleaved rounds as the readers."""
+    head = chunks[0]
+    start = 2 + {126: 2, 127: 8}.get(head[1] & 0x7F, 0) + 4
+    key = head[start - 4:start]
+    pieces, offset = [], 0
+    for index, chunk in enumerate(chunks):       # cut (untimed): the payload's reads
+        body = chunk[start:] if index == 0 else chunk
+        pieces.append((body, key[offset % 4:] + key[:offset % 4]))
+        offset += len(body)
+    decode, unmask = codecs.utf_8_decode, masking.unmasked_buffer
+
+    def run() -> int:
+        texts, rest = [], b""
+        for body, rotated in pieces:
+            data = unmask(body, rotated)
+            if rest:
+                data = rest + data
+            text, used = decode(data, "strict", False)
+            texts.append(text)
+            rest = bytes(data[used:])
+        "".join(texts)
         return expect
     return run
 
@@ -430,6 +462,8 @@ def large_messages(rounds: int, scale: int, peers: bool = False, ceiling: bool =
                 contenders["picows"] = picows_reader(chunks)
             if ceiling and read != 1:
                 contenders["ceiling"] = masking_ceiling(chunks, expect)
+                if non_ascii:
+                    contenders["floor"] = text_floor(chunks, expect)
             times = best_times(contenders, max(1, rounds // 2) if read == 1 else rounds, expect)
             fed = sum(map(len, chunks))
             results[f"{kind} {read}"] = {name: fed / seconds / 1e6
@@ -699,6 +733,12 @@ def main() -> int:
         "; in the table, timed beside the readers on their reads")
     large = large_messages(rounds, scale, ceiling=True)
     print_large(large, ceilings, scale)
+    floors = [large[f"non-ASCII text {read}"] for read in READ_SIZES[1:]]
+    print("   the floor for non-ASCII text (each read unmasked and decoded, the texts joined; no "
+          "framing; `text_floor`), timed beside the readers: " + " / ".join(
+              f"{rates['floor'] / rates['ceiling']:.2f}x" for rates in floors) +
+          " the ceiling at 1,460 B / 16 KiB / 64 KiB reads; wsframe " + " / ".join(
+              f"{rates['wsframe'] / rates['floor']:.2f}x" for rates in floors) + " the floor")
     for kind in KINDS:
         for read in READ_SIZES[1:]:
             rates = large[f"{kind} {read}"]
