@@ -128,13 +128,16 @@ def test_text_with_random_bytes_in_it_is_judged_as_the_reference_does(name: str,
 def test_every_lead_and_second_byte_with_bytes_after_it(name: str) -> None:
     """Every byte 80-FF followed by every byte, then continuation or other
     bytes, inside a longer piece (the C loop's path for four bytes at hand,
-    the Python buffer's decoder): accepted or refused exactly as CPython's
-    decoder does, at its position."""
+    the Python buffer's decoder) and at its very end (the C loop's path for
+    its last bytes, the bytes held): accepted, refused or left incomplete
+    exactly as CPython's decoder says, at its position."""
     before = "\u00e9t\u00e9 ".encode() * 50       # 300 bytes, not ASCII
+    tails = [tail + b" ok" for tail in (b"\x80\x80", b"\xbf\x41", b"\x41\x80", b"\x80\xc0")]
+    tails += [b"", b"\x80", b"\xbf", b"\x41"]
     for lead in range(0x80, 0x100):
         for second in range(256):
-            for tail in (b"\x80\x80", b"\xbf\x41", b"\x41\x80", b"\x80\xc0"):
-                message = before + bytes((lead, second)) + tail + b" ok"
+            for tail in tails:
+                message = before + bytes((lead, second)) + tail
                 try:
                     want: object = message.decode("utf-8")
                 except UnicodeDecodeError as exc:

@@ -660,13 +660,17 @@ enum { RUN_END, RUN_WIDER, RUN_BAD, RUN_SHORT };
  * reads: 760 against 776 us here) and more on small reads (1,460 B: 900
  * against 1,090 us), with memory that no tiny piece can inflate. */
 #define CONT(d) (((d) ^ 0x80) < 0x40)
+/* The character of a 2-, 3- or 4-byte sequence (checked before). */
+#define CP2(c, d) ((((Py_UCS4)(c) & 0x1F) << 6) | ((d) & 0x3F))
+#define CP3(c, d, e) ((((Py_UCS4)(c) & 0x0F) << 12) | (((d) & 0x3F) << 6) | ((e) & 0x3F))
+#define CP4(c, d, e, f) ((((Py_UCS4)(c) & 0x07) << 18) | (((d) & 0x3F) << 12)               \
+                         | (((e) & 0x3F) << 6) | ((f) & 0x3F))
 
-/* Table 3-7 by lead byte, for the loop's fast path (filled in by
- * utf8_tables_init): the length of the sequence it begins (0: none), the
- * range of its second byte as a low bound and a span (second - low must be
- * <= span, unsigned), and the bits of the lead byte that belong to the
- * character. */
-static unsigned char UTF8_SIZE[256], UTF8_LEAD_BITS[256];
+/* Table 3-7 by lead byte, the one statement of it in C (filled in by
+ * utf8_tables_init): the length of the sequence it begins (0: none), and
+ * the range of its second byte as a low bound and a span (second - low must
+ * be <= span, unsigned). Every later byte is 80-BF. */
+static unsigned char UTF8_SIZE[256];
 static unsigned short UTF8_LOW[256], UTF8_SPAN[256];
 
 static void
@@ -688,7 +692,6 @@ utf8_tables_init(void)
             high = c == 0xF4 ? 0x8F : 0xBF;     /* nothing above U+10FFFF */
         }
         UTF8_SIZE[c] = (unsigned char)size;
-        UTF8_LEAD_BITS[c] = (unsigned char)(size == 2 ? 0x1F : size == 3 ? 0x0F : 0x07);
         /* A byte that begins nothing: a low bound no byte reaches. */
         UTF8_LOW[c] = (unsigned short)(size >= 2 ? low : 0x100);
         UTF8_SPAN[c] = (unsigned short)(high - low);
@@ -742,7 +745,7 @@ NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,           
                 break;                                                                  \
             }                                                                           \
             if (c < 0xE0) {                                                             \
-                cp = ((c & 0x1F) << 6) | (d & 0x3F);                                    \
+                cp = CP2(c, d);                                                         \
                 size = 2;                                                               \
             } else {                                                                    \
                 unsigned int e = s[i + 2];                                              \
@@ -751,7 +754,7 @@ NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,           
                     break;                                                              \
                 }                                                                       \
                 if (c < 0xF0) {                                                         \
-                    cp = ((c & 0x0F) << 12) | ((d & 0x3F) << 6) | (e & 0x3F);           \
+                    cp = CP3(c, d, e);                                                  \
                     size = 3;                                                           \
                 } else {                                                                \
                     unsigned int f = s[i + 3];                                          \
@@ -759,70 +762,28 @@ NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,           
                         status = RUN_BAD;                                               \
                         break;                                                          \
                     }                                                                   \
-                    cp = ((c & 0x07) << 18) | ((d & 0x3F) << 12) | ((e & 0x3F) << 6)    \
-                        | (f & 0x3F);                                                   \
+                    cp = CP4(c, d, e, f);                                               \
                     size = 4;                                                           \
                 }                                                                       \
             }                                                                           \
-        } else if (c < 0xE0) {                                                          \
-            if (c < 0xC2) {                                                             \
-                status = RUN_BAD;               /* 80-C1 begin nothing */               \
-                break;                                                                  \
-            }                                                                           \
-            if (i + 1 >= n) {                                                           \
-                status = RUN_SHORT;                                                     \
-                break;                                                                  \
-            }                                                                           \
-            unsigned int d = s[i + 1];                                                  \
-            if (!CONT(d)) {                                                             \
-                status = RUN_BAD;                                                       \
-                break;                                                                  \
-            }                                                                           \
-            cp = ((c & 0x1F) << 6) | (d & 0x3F);                                        \
-            size = 2;                                                                   \
-        } else if (c < 0xF0) {                                                          \
-            /* E0 A0-BF (no overlongs), ED 80-9F (no surrogates), else 80-BF */         \
-            unsigned int low = c == 0xE0 ? 0xA0 : 0x80, high = c == 0xED ? 0x9F : 0xBF; \
-            unsigned int d = i + 1 < n ? s[i + 1] : 0;                                  \
-            if (i + 1 < n && (d < low || d > high)) {                                   \
-                status = RUN_BAD;                                                       \
-                break;                                                                  \
-            }                                                                           \
-            if (i + 2 >= n) {                                                           \
-                status = RUN_SHORT;                                                     \
-                break;                                                                  \
-            }                                                                           \
-            unsigned int e = s[i + 2];                                                  \
-            if (!CONT(e)) {                                                             \
-                status = RUN_BAD;                                                       \
-                break;                                                                  \
-            }                                                                           \
-            cp = ((c & 0x0F) << 12) | ((d & 0x3F) << 6) | (e & 0x3F);                   \
-            size = 3;                                                                   \
         } else {                                                                        \
-            /* F0 90-BF (no overlongs), F1-F3 80-BF, F4 80-8F (up to U+10FFFF) */       \
-            unsigned int low = c == 0xF0 ? 0x90 : 0x80, high = c == 0xF4 ? 0x8F : 0xBF; \
-            if (c > 0xF4) {                                                             \
-                status = RUN_BAD;               /* F5-FF begin nothing */               \
-                break;                                                                  \
-            }                                                                           \
-            unsigned int d = i + 1 < n ? s[i + 1] : 0;                                  \
-            unsigned int e = i + 2 < n ? s[i + 2] : 0x80;                               \
-            if ((i + 1 < n && (d < low || d > high)) || (i + 2 < n && !CONT(e))) {      \
+            /* The run's last 1-3 bytes: the same tables, and a sequence the            \
+             * end cuts short, well formed so far, is RUN_SHORT (a 4-byte               \
+             * one always is here). */                                                  \
+            unsigned int length = UTF8_SIZE[c];                                         \
+            Py_ssize_t left = n - i;                                                    \
+            if (length == 0                              /* begins nothing */           \
+                    || (left > 1 && (unsigned int)(s[i + 1] - UTF8_LOW[c]) > UTF8_SPAN[c])\
+                    || (left > 2 && length >= 3 && !CONT(s[i + 2]))) {                  \
                 status = RUN_BAD;                                                       \
                 break;                                                                  \
             }                                                                           \
-            if (i + 3 >= n) {                                                           \
+            if (left < (Py_ssize_t)length) {                                            \
                 status = RUN_SHORT;                                                     \
                 break;                                                                  \
             }                                                                           \
-            unsigned int f = s[i + 3];                                                  \
-            if (!CONT(f)) {                                                             \
-                status = RUN_BAD;                                                       \
-                break;                                                                  \
-            }                                                                           \
-            cp = ((c & 0x07) << 18) | ((d & 0x3F) << 12) | ((e & 0x3F) << 6) | (f & 0x3F); \
-            size = 4;                                                                   \
+            cp = length == 2 ? CP2(c, s[i + 1]) : CP3(c, s[i + 1], s[i + 2]);           \
+            size = (int)length;                                                         \
         }                                                                               \
         /* (Only a one-byte str can be too narrow for a 2- or 3-byte sequence: \
          * the test is a constant for the other kinds.) */                      \
