@@ -225,19 +225,17 @@ class Client:
             self.sock.close()
 
 
-def measure(port: int, message: str | bytes, count: int, rounds: int) -> float:
-    """Best time of ``rounds`` runs of ``count`` round trips, in seconds."""
+def measure(port: int, message: str | bytes, count: int) -> float:
+    """Seconds for ``count`` round trips of ``message`` on a new connection
+    (after a short warm-up); `main` interleaves the calls into rounds."""
     client = Client(port)
     try:
         for _ in range(min(count, 20)):       # warm up
             client.echo(message)
-        best = float("inf")
-        for _ in range(rounds):
-            started = time.perf_counter()
-            for _ in range(count):
-                client.echo(message)
-            best = min(best, time.perf_counter() - started)
-        return best
+        started = time.perf_counter()
+        for _ in range(count):
+            client.echo(message)
+        return time.perf_counter() - started
     finally:
         client.close()
 
@@ -280,8 +278,8 @@ def main() -> int:
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
         for _ in range(rounds):
             for name, (_proc, port) in servers.items():
-                times[name].append((measure(port, small, counts[0], 1),
-                                    measure(port, large, counts[1], 1)))
+                times[name].append((measure(port, small, counts[0]),
+                                    measure(port, large, counts[1])))
     finally:
         for proc, _port in servers.values():
             proc.terminate()
