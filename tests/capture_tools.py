@@ -60,10 +60,20 @@ def wsframe_rows(data: bytes) -> list[FrameRow]:
 
 
 def tshark_rows(path: Path) -> list[FrameRow]:
-    """Wireshark's WebSocket dissector on the same file (tshark -T json)."""
+    """Wireshark's WebSocket dissector on the same file (tshark -T json).
+
+    tcp.try_heuristic_first: a client's ephemeral port can be one that
+    Wireshark has registered for another protocol (44818, EtherNet/IP, came up
+    in about 1 of 60 runs), and tshark gives a connection to the lower port's
+    registered dissector before its heuristics; that dissector then took the
+    whole connection, handshake included, and tshark showed none of its
+    WebSocket frames. HTTP's heuristic recognises the handshake whatever the
+    ports are.
+    """
     assert TSHARK is not None
-    done = subprocess.run([TSHARK, "-r", str(path), "-Y", "websocket", "-T", "json", "-x",
-                           "--no-duplicate-keys"], capture_output=True, text=True, check=True)
+    done = subprocess.run([TSHARK, "-r", str(path), "-o", "tcp.try_heuristic_first:TRUE",
+                           "-Y", "websocket", "-T", "json", "-x", "--no-duplicate-keys"],
+                          capture_output=True, text=True, check=True)
     rows = []
     for packet in json.loads(done.stdout or "[]"):
         layers = packet["_source"]["layers"]
@@ -128,6 +138,18 @@ def payload_of(ethernet: bytes) -> bytes:
     """The TCP payload of an Ethernet/IPv4 frame."""
     _tcp, payload, _total = tcp_parts(ethernet)
     return ethernet[payload:]
+
+
+def with_port(ethernet: bytes, old: int, new: int) -> bytes:
+    """The same Ethernet/IPv4 segment with TCP port ``old`` (source or
+    destination) renamed ``new`` (checksums are not recomputed: nothing here
+    checks them)."""
+    tcp, _payload, _total = tcp_parts(ethernet)
+    out = bytearray(ethernet)
+    for at in (tcp, tcp + 2):
+        if int.from_bytes(out[at:at + 2], "big") == old:
+            out[at:at + 2] = new.to_bytes(2, "big")
+    return bytes(out)
 
 
 def with_payload(ethernet: bytes, start: int, end: int) -> bytes:
