@@ -19,6 +19,19 @@ KEY = b"\x9a\x01\x7f\xe3"
 ALPHABET = ["a", " ", "\x7f", "\u00e9", "\u00ff", "\u0100", "\u6771", "\ufffd", "\U0001f600",
             "\U0010ffff"]
 
+# Characters of one to three bytes only (the edges of each length and of the
+# surrogates among them): a text of these is kept in a two-byte str, the kind
+# the C buffer decodes 16 bytes at a time (_speedups.c, utf8_windows_ucs2).
+BMP_ALPHABET = ["a", " ", "\u0080", "\u00e9", "\u00ff", "\u0100", "\u07ff", "\u0800", "\u20ac",
+                "\u6771", "\ud7ff", "\ue000", "\ufffd", "\uffff"]
+
+
+def bmp_text(rng: random.Random, count: int) -> str:
+    """``count`` runs: a character of BMP_ALPHABET, or up to 40 ASCII letters
+    (so that 8- and 16-byte ASCII runs meet the other characters anywhere)."""
+    return "".join(rng.choice(BMP_ALPHABET) if rng.random() < 0.8 else "x" * rng.randrange(41)
+                   for _ in range(count))
+
 
 # Tiny piece sizes and sizes either side of the buffers' thresholds: the
 # Python buffer decodes pieces of 256 bytes and up with CPython's decoder
@@ -82,6 +95,17 @@ def test_valid_text_in_random_pieces(name: str, masked: bool, seed: int) -> None
     assert feed(name, pieces, masked) == (-1, -1, message)
 
 
+@pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("masked", [True, False], ids=["masked", "plain"])
+@pytest.mark.parametrize("seed", range(40))
+def test_valid_text_of_one_to_three_byte_characters_in_random_pieces(name: str, masked: bool,
+                                                                     seed: int) -> None:
+    rng = random.Random(seed)
+    message = "\u20ac" + bmp_text(rng, rng.randrange(0, 3000))
+    pieces = pieces_of(message.encode(), rng)
+    assert feed(name, pieces, masked) == (-1, -1, message)
+
+
 BAD = [b"\x80", b"\xc0\x80", b"\xc1\xbf", b"\xed\xa0\x80", b"\xed\xbf", b"\xe0\x9f\x80",
        b"\xf0\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5", b"\xff", b"\xce", b"\xe2\x82",
        b"\xf0\x9f\x98", b"\xce\x41", b"\xe2\x28\xa1", b"\xf0\x90\x28\xbc"]
@@ -122,6 +146,49 @@ def test_text_with_random_bytes_in_it_is_judged_as_the_reference_does(name: str,
     assert got[:2] == (index, position)
     if index == -1:
         assert got[2] == b"".join(pieces).decode()
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("seed", range(150))
+def test_two_byte_str_text_with_random_bytes_in_it(name: str, seed: int) -> None:
+    """As above, in text of one to three byte characters (the C buffer's
+    16-byte windows, which must leave every error to its loop)."""
+    rng = random.Random(seed)
+    parts = ["\u20ac".encode()]
+    for _ in range(rng.randrange(1, 2000)):
+        if rng.random() < 0.003:
+            parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4))))
+        else:
+            parts.append(bmp_text(rng, 1).encode())
+    pieces = pieces_of(b"".join(parts), rng)
+    index, position = expected(pieces)
+    got = feed(name, pieces, masked=seed % 2 == 0)
+    assert got[:2] == (index, position)
+    if index == -1:
+        assert got[2] == b"".join(pieces).decode()
+
+
+@pytest.mark.parametrize("name", BUFFERS)
+def test_every_lead_and_second_byte_in_two_byte_str_text(name: str) -> None:
+    """Every byte 80-FF followed by every byte and a few others, after a
+    random run of one to three byte characters (so the sequence falls at
+    every place of a 16-byte window of the C buffer) and before 16 bytes of
+    more: accepted or refused exactly as CPython's decoder says."""
+    rng = random.Random(0)
+    after = "\u20ac and \u00e9t\u00e9 \u6771".encode()        # 18 bytes
+    for lead in range(0x80, 0x100):
+        for second in range(256):
+            for tail in (b"", b"\x80", b"\xbf", b"\x80\x80", b"\x41"):
+                before = ("\u20ac" + bmp_text(rng, rng.randrange(1, 8))).encode()
+                message = before + bytes((lead, second)) + tail + after
+                try:
+                    want: object = message.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    want = exc.start
+                buffer = BUFFERS[name]()
+                bad = buffer.append(message, None, len(message))
+                got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
+                assert got == want, (before.hex(), message[len(before):].hex())
 
 
 @pytest.mark.parametrize("name", BUFFERS)
