@@ -835,12 +835,14 @@ utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t
                            | utf8_refused16(x2, _mm_alignr_epi8(x2, x1, 15)) << 32
                            | utf8_refused16(x3, _mm_alignr_epi8(x3, x2, 15)) << 48;
         /* The continuation bytes the leads ask for must be the continuation
-         * bytes there are, in the bytes this block's windows can reach: all
-         * 64, or all but the last before n (so that a character cut by the
-         * end, left to the loop, does not fail the block). */
+         * bytes there are: in all 64 bytes, or in those before n (a
+         * character that n cuts asks for bytes after it, which are not
+         * checked: the loop holds it). Every byte a window decodes, and the
+         * one after it, which says whether the window's last character ends
+         * there, is among them. */
         uint64_t leads = high & ~cont;
         Py_ssize_t left = n - i;
-        uint64_t reach = left > 64 ? ~(uint64_t)0 : ((uint64_t)1 << (left - 1)) - 1;
+        uint64_t reach = left >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << left) - 1;
         unsigned int pos = 0;
         if ((refused | (cont ^ (leads << 1 | three << 2))) & reach) {
             break;
