@@ -527,9 +527,10 @@ static PyTypeObject PayloadBufferType = {
  * the check and the decoding are one loop, fused with the unmasking: each
  * piece is unmasked 8 KiB at a time into a block on the stack (hot in the
  * CPU's cache) and decoded from it, character by character after Unicode
- * Table 3-7, straight into the str that text() hands up. No str per piece,
- * no join at the end, no second look at a byte; ASCII runs are copied 8
- * bytes at a time.
+ * Table 3-7 (a two-byte str on x86-64: 64 bytes at a time first, see
+ * utf8_windows_ucs2), straight into the str that text() hands up. No str
+ * per piece, no join at the end, no pass over the message of its own;
+ * ASCII runs are copied 8 or 16 bytes at a time.
  *
  * The str is private to this buffer (its only reference) until text()
  * returns it, so writing into it and resizing it (PyUnicode_Resize) is
@@ -652,13 +653,13 @@ enum { RUN_END, RUN_WIDER, RUN_BAD, RUN_SHORT };
 /* Each sequence length written out (no loop over continuation bytes: that
  * one measured 1.4x this one's time), and while four bytes are at hand a
  * fast path without bound checks (4-8% less time than the checked path
- * alone). On the benchmark's text that is not ASCII this loop takes
- * 1.0-1.1x the time of CPython's decoder alone (1 MiB message); it
- * needs no str per piece, no join at the end and no pass of its own for the
- * unmasking, so a whole reader built on it is a little ahead of one that
- * decodes each piece with CPython's decoder and joins them (1 MiB in 16 KiB
- * reads: 760 against 776 us here) and more on small reads (1,460 B: 900
- * against 1,090 us), with memory that no tiny piece can inflate. */
+ * alone). Alone, this loop takes 1.0-1.2x the time of CPython's decoder
+ * alone on 1 MiB of the benchmark's text that is not ASCII (repeated, or
+ * its words in random order); it needs no str per piece, no join at the
+ * end and no pass of its own for the unmasking, and memory that no tiny
+ * piece can inflate. A two-byte str on x86-64 goes to utf8_windows_ucs2
+ * first, which leaves this loop one character at a time: an error, a
+ * character a block may not hold, the last 12 bytes. */
 #define CONT(d) (((d) ^ 0x80) < 0x40)
 /* The character of a 2-, 3- or 4-byte sequence (checked before). */
 #define CP2(c, d) ((((Py_UCS4)(c) & 0x1F) << 6) | ((d) & 0x3F))
@@ -701,10 +702,11 @@ utf8_tables_init(void)
 /* Text that is not ASCII, 64 bytes at a time (x86-64 with SSE4.1, checked
  * when the module loads; elsewhere the loop below does it all). Only for a
  * UCS-2 str: the kind that a text of accents, symbols, Greek or CJK is kept
- * in. On 1 MiB of such text, words in random order, this takes a fifth of
- * the time of CPython's decoder and half of the loop's alone; on the
- * benchmark's 70-byte text repeated, whose every branch the CPU learns,
- * 0.8x the loop's.
+ * in. A TextBuffer given 1 MiB of such text (the benchmark's words in
+ * random order) at once takes a fifth of the time of CPython's decoder on
+ * it, and of the same TextBuffer with the loop alone; on the benchmark's
+ * 70-byte text repeated, whose every branch the CPU learns, 0.8x the time
+ * with the loop alone and about that of CPython's decoder.
  *
  * A block of 64 bytes is checked at once, against Table 3-7, as bit masks
  * of its bytes: each lead byte C2-DF must be followed by one continuation
