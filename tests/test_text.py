@@ -26,11 +26,26 @@ BMP_ALPHABET = ["a", " ", "\u0080", "\u00e9", "\u00ff", "\u0100", "\u07ff", "\u0
                 "\u6771", "\ud7ff", "\ue000", "\ufffd", "\uffff"]
 
 
-def bmp_text(rng: random.Random, count: int) -> str:
-    """``count`` runs: a character of BMP_ALPHABET, or up to 40 ASCII letters
-    (so that 8- and 16-byte ASCII runs meet the other characters anywhere)."""
-    return "".join(rng.choice(BMP_ALPHABET) if rng.random() < 0.8 else "x" * rng.randrange(41)
-                   for _ in range(count))
+# Characters of one or two bytes up to U+00FF: a text of these is kept in a
+# one-byte (Latin-1) str, which the C buffer also decodes 64 bytes at a time,
+# until a wider character (WIDER, now and then) makes the str wider.
+LATIN1_ALPHABET = ["a", " ", "\x7f", "\x80", "\xa0", "\u00e9", "\u00ff"]
+WIDER = ["\u0100", "\u20ac", "\U0001f600"]
+#: (first character, alphabet, chance of a WIDER character) by str kind
+KINDS = {"ucs2": ("\u20ac", BMP_ALPHABET, 0.0), "latin1": ("\u00e9", LATIN1_ALPHABET, 0.0005)}
+
+
+def bmp_text(rng: random.Random, count: int, kind: str = "ucs2") -> str:
+    """``count`` runs: a character of the kind's alphabet (now and then a
+    WIDER one), or up to 40 ASCII letters (so that 8- and 16-byte ASCII runs
+    meet the other characters anywhere)."""
+    _first, alphabet, wider = KINDS[kind]
+    out = []
+    for _ in range(count):
+        draw = rng.random()
+        out.append(rng.choice(WIDER) if draw < wider else rng.choice(alphabet) if draw < 0.8
+                   else "x" * rng.randrange(41))
+    return "".join(out)
 
 
 # Tiny piece sizes and sizes either side of the buffers' thresholds: the
@@ -61,7 +76,20 @@ def feed(name: str, pieces: list[bytes], masked: bool) -> tuple[int, int, object
     bad = buffer.end()
     if bad >= 0:
         return len(pieces), bad, None
-    return -1, -1, buffer.text()
+    text = buffer.text()
+    assert_sound(text)
+    return -1, -1, text
+
+
+def assert_sound(text: object) -> None:
+    """A str the C buffer wrote into must be one CPython itself would make:
+    a str of the narrowest kind, flagged ASCII exactly when it is, encoding
+    back to its bytes (equality compares kinds and code units, not the
+    flags)."""
+    if isinstance(text, str):
+        assert text.isascii() == all(ord(c) < 128 for c in text)
+        assert text.encode("utf-8") == text.encode("utf-8", "surrogatepass")
+        assert text.encode("utf-8").decode("utf-8") == text
 
 
 def expected(pieces: list[bytes]) -> tuple[int, int]:
@@ -96,12 +124,13 @@ def test_valid_text_in_random_pieces(name: str, masked: bool, seed: int) -> None
 
 
 @pytest.mark.parametrize("name", BUFFERS)
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("masked", [True, False], ids=["masked", "plain"])
 @pytest.mark.parametrize("seed", range(40))
-def test_valid_text_of_one_to_three_byte_characters_in_random_pieces(name: str, masked: bool,
-                                                                     seed: int) -> None:
+def test_valid_text_of_one_to_three_byte_characters_in_random_pieces(
+        name: str, kind: str, masked: bool, seed: int) -> None:
     rng = random.Random(seed)
-    message = "\u20ac" + bmp_text(rng, rng.randrange(0, 3000))
+    message = KINDS[kind][0] + bmp_text(rng, rng.randrange(0, 3000), kind)
     pieces = pieces_of(message.encode(), rng)
     assert feed(name, pieces, masked) == (-1, -1, message)
 
@@ -149,17 +178,19 @@ def test_text_with_random_bytes_in_it_is_judged_as_the_reference_does(name: str,
 
 
 @pytest.mark.parametrize("name", BUFFERS)
-@pytest.mark.parametrize("seed", range(150))
-def test_two_byte_str_text_with_random_bytes_in_it(name: str, seed: int) -> None:
-    """As above, in text of one to three byte characters (the C buffer's
-    16-byte windows, which must leave every error to its loop)."""
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(100))
+def test_two_byte_and_latin1_str_text_with_random_bytes_in_it(name: str, kind: str,
+                                                              seed: int) -> None:
+    """As above, in text kept in a two-byte or a Latin-1 str (the C buffer's
+    64-byte blocks, which must leave every error to its loop)."""
     rng = random.Random(seed)
-    parts = ["\u20ac".encode()]
+    parts = [KINDS[kind][0].encode()]
     for _ in range(rng.randrange(1, 2000)):
         if rng.random() < 0.003:
             parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4))))
         else:
-            parts.append(bmp_text(rng, 1).encode())
+            parts.append(bmp_text(rng, 1, kind).encode())
     pieces = pieces_of(b"".join(parts), rng)
     index, position = expected(pieces)
     got = feed(name, pieces, masked=seed % 2 == 0)
@@ -169,19 +200,22 @@ def test_two_byte_str_text_with_random_bytes_in_it(name: str, seed: int) -> None
 
 
 @pytest.mark.parametrize("name", BUFFERS)
-@pytest.mark.parametrize("after", ["\u20ac and \u00e9t\u00e9 \u6771".encode(), b""],
-                         ids=["then-18-bytes", "at-the-end"])
-def test_every_lead_and_second_byte_in_two_byte_str_text(name: str, after: bytes) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("after", ["\u00ff and \u00e9t\u00e9 \u00e0 vous".encode(), b""],
+                         ids=["then-19-bytes", "at-the-end"])
+def test_every_lead_and_second_byte_in_two_byte_and_latin1_str_text(name: str, kind: str,
+                                                                   after: bytes) -> None:
     """Every byte 80-FF followed by every byte and a few others, after a
-    random run of one to three byte characters (so the sequence falls at
-    every place of a block and a window of the C buffer), then 18 bytes of
-    more or nothing (the last bytes a block may check and a window decode):
-    accepted or refused exactly as CPython's decoder says."""
+    random run of characters kept in a two-byte or a Latin-1 str (so the
+    sequence falls at every place of a block and a window of the C buffer),
+    then 19 bytes of more or nothing (the last bytes a block may check and a
+    window decode): accepted or refused exactly as CPython's decoder says."""
     rng = random.Random(len(after))
+    first = KINDS[kind][0]
     for lead in range(0x80, 0x100):
         for second in range(256):
             for tail in (b"", b"\x80", b"\xbf", b"\x80\x80", b"\x41"):
-                before = ("\u20ac" + bmp_text(rng, rng.randrange(1, 8))).encode()
+                before = (first + bmp_text(rng, rng.randrange(1, 8), kind)).encode()
                 message = before + bytes((lead, second)) + tail + after
                 try:
                     want: object = message.decode("utf-8")
@@ -191,6 +225,7 @@ def test_every_lead_and_second_byte_in_two_byte_str_text(name: str, after: bytes
                 bad = buffer.append(message, None, len(message))
                 got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
                 assert got == want, (before.hex(), message[len(before):].hex())
+                assert_sound(got)
 
 
 @pytest.mark.parametrize("name", BUFFERS)
@@ -215,6 +250,7 @@ def test_every_lead_and_second_byte_with_bytes_after_it(name: str) -> None:
                 bad = buffer.append(message, None, len(message))
                 got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
                 assert got == want, message[len(before):].hex()
+                assert_sound(got)
 
 
 @pytest.mark.parametrize("name", BUFFERS)

@@ -789,16 +789,18 @@ utf8_lanes(__m128i r)
 #define UTF8_E0_16(x) ((uint64_t)(unsigned int)_mm_movemask_epi8(                        \
     _mm_cmpeq_epi8(_mm_max_epu8((x), _mm_set1_epi8((char)0xE0)), (x))))
 
-/* Bit k: byte k of x is C0, C1 or F0-FF, or follows E0 (prev: the bytes
- * before x's) and is 80-9F (an overlong form), or follows ED and is A0-FF (a
- * surrogate; ED then ASCII is an error too, found by the lengths). */
+/* Bit k: byte k of x is C0, C1 or F0-FF (with `narrow`, C4-FF: the leads
+ * of characters above U+00FF), or follows E0 (prev: the bytes before x's)
+ * and is 80-9F (an overlong form), or follows ED and is A0-FF (a surrogate;
+ * ED then ASCII is an error too, found by the lengths). */
 __attribute__((target("sse4.1"), always_inline))
 static inline uint64_t
-utf8_refused16(__m128i x, __m128i prev)
+utf8_refused16(__m128i x, __m128i prev, const int narrow)
 {
     __m128i c0c1 = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8((char)0xFE)),
                                   _mm_set1_epi8((char)0xC0));
-    __m128i f0 = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8((char)0xF0)), x);
+    __m128i f0 = _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8((char)(narrow ? 0xC4 : 0xF0))),
+                                x);
     __m128i e0 = _mm_and_si128(_mm_cmpeq_epi8(prev, _mm_set1_epi8((char)0xE0)),
                                _mm_cmplt_epi8(x, _mm_set1_epi8((char)0xA0)));
     __m128i ed = _mm_and_si128(_mm_cmpeq_epi8(prev, _mm_set1_epi8((char)0xED)),
@@ -812,12 +814,17 @@ utf8_refused16(__m128i x, __m128i prev)
  * written. Stops at a block that fails its check, at a window it has no
  * shape for, or with 12 bytes or fewer left; the loop goes on from there.
  * out has room for n characters (at most one per byte; a store of 8 or 16
- * characters happens with at least as many bytes left). */
-__attribute__((target("sse4.1")))
-static Py_ssize_t
-utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t *made)
+ * characters happens with at least as many bytes left). `narrow`: out is a
+ * one-byte str (Latin-1), and a block with a character above U+00FF fails
+ * (the loop makes the str wider). */
+__attribute__((target("sse4.1"), always_inline))
+static inline Py_ssize_t
+utf8_windows(const unsigned char *s, Py_ssize_t n, void *chars, Py_ssize_t *made,
+             const int narrow)
 {
     const __m128i zero = _mm_setzero_si128();
+    Py_UCS1 *out1 = (Py_UCS1 *)chars;
+    Py_UCS2 *out2 = (Py_UCS2 *)chars;
     Py_ssize_t i = 0, o = 0;
 
     while (n - i > 12) {
@@ -832,10 +839,10 @@ utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t
         uint64_t three = UTF8_E0_16(x0) | UTF8_E0_16(x1) << 16 | UTF8_E0_16(x2) << 32
                          | UTF8_E0_16(x3) << 48;
         /* (The block begins a character: no byte before it is a lead.) */
-        uint64_t refused = utf8_refused16(x0, _mm_slli_si128(x0, 1))
-                           | utf8_refused16(x1, _mm_alignr_epi8(x1, x0, 15)) << 16
-                           | utf8_refused16(x2, _mm_alignr_epi8(x2, x1, 15)) << 32
-                           | utf8_refused16(x3, _mm_alignr_epi8(x3, x2, 15)) << 48;
+        uint64_t refused = utf8_refused16(x0, _mm_slli_si128(x0, 1), narrow)
+                           | utf8_refused16(x1, _mm_alignr_epi8(x1, x0, 15), narrow) << 16
+                           | utf8_refused16(x2, _mm_alignr_epi8(x2, x1, 15), narrow) << 32
+                           | utf8_refused16(x3, _mm_alignr_epi8(x3, x2, 15), narrow) << 48;
         /* The continuation bytes the leads ask for must be the continuation
          * bytes there are: in all 64 bytes, or in those before n (a
          * character that n cuts asks for bytes after it, which are not
@@ -855,13 +862,22 @@ utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t
             unsigned int ends, entry;
             __m128i x = _mm_loadu_si128((const __m128i *)(s + i + pos)), a, b;
             if ((high >> pos & 0xFF) == 0) {
-                /* 8 or 16 ASCII bytes: widened as they are. */
-                _mm_storeu_si128((__m128i *)(out + o), _mm_unpacklo_epi8(x, zero));
+                /* 8 or 16 ASCII bytes: copied (widened) as they are. */
                 if ((high >> pos & 0xFFFF) == 0 && left - pos >= 16) {
-                    _mm_storeu_si128((__m128i *)(out + o + 8), _mm_unpackhi_epi8(x, zero));
+                    if (narrow) {
+                        _mm_storeu_si128((__m128i *)(out1 + o), x);
+                    } else {
+                        _mm_storeu_si128((__m128i *)(out2 + o), _mm_unpacklo_epi8(x, zero));
+                        _mm_storeu_si128((__m128i *)(out2 + o + 8), _mm_unpackhi_epi8(x, zero));
+                    }
                     pos += 16;
                     o += 16;
                 } else {
+                    if (narrow) {
+                        _mm_storel_epi64((__m128i *)(out1 + o), x);
+                    } else {
+                        _mm_storeu_si128((__m128i *)(out2 + o), _mm_unpacklo_epi8(x, zero));
+                    }
                     pos += 8;
                     o += 8;
                 }
@@ -875,7 +891,12 @@ utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t
             }
             a = _mm_shuffle_epi8(x, _mm_loadu_si128((const __m128i *)UTF8_SHUFFLE[ends]));
             b = _mm_shuffle_epi8(x, _mm_loadu_si128((const __m128i *)(UTF8_SHUFFLE[ends] + 16)));
-            _mm_storeu_si128((__m128i *)(out + o), _mm_packus_epi32(utf8_lanes(a), utf8_lanes(b)));
+            a = _mm_packus_epi32(utf8_lanes(a), utf8_lanes(b));
+            if (narrow) {
+                _mm_storel_epi64((__m128i *)(out1 + o), _mm_packus_epi16(a, a));
+            } else {
+                _mm_storeu_si128((__m128i *)(out2 + o), a);
+            }
             o += entry >> 8;
             pos += entry & 0xFF;
         }
@@ -887,18 +908,34 @@ utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t
     *made = o;
     return i;
 }
+
+/* utf8_windows into a two-byte str, and into a one-byte (Latin-1) str. */
+__attribute__((target("sse4.1")))
+static Py_ssize_t
+utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, void *chars, Py_ssize_t *made)
+{
+    return utf8_windows(s, n, chars, made, 0);
+}
+
+__attribute__((target("sse4.1")))
+static Py_ssize_t
+utf8_windows_ucs1(const unsigned char *s, Py_ssize_t n, void *chars, Py_ssize_t *made)
+{
+    return utf8_windows(s, n, chars, made, 1);
+}
 #else
 #define UTF8_WINDOWS 0
 #define UTF8_PAD 0
 static const int utf8_windows_on = 0;
 static void utf8_windows_init(void) {}
 static Py_ssize_t
-utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t *made)
+utf8_windows_ucs2(const unsigned char *s, Py_ssize_t n, void *chars, Py_ssize_t *made)
 {
-    (void)s, (void)n, (void)out;
+    (void)s, (void)n, (void)chars;
     *made = 0;
     return 0;
 }
+#define utf8_windows_ucs1 utf8_windows_ucs2
 #endif
 
 #define DECODE_RUN(NAME, TYPE)                                                          \
@@ -912,11 +949,14 @@ NAME(const unsigned char *s, Py_ssize_t n, Py_ssize_t *at, TYPE *out,           
         unsigned int c;                                                                 \
         Py_UCS4 cp;                                                                     \
         int size;                                                                       \
-        if (UTF8_WINDOWS && sizeof(TYPE) == 2 && n - i > 12 && utf8_windows_on) {       \
-            /* Checked blocks of 64 bytes first (utf8_windows_ucs2); what \
-             * they leave, one character, is this loop's. */                  \
+        if (UTF8_WINDOWS && n - i > 12 && utf8_windows_on                               \
+                && (sizeof(TYPE) == 2 || (sizeof(TYPE) == 1 && limit == 255))) {        \
+            /* A two-byte or Latin-1 str: checked blocks of 64 bytes first  \
+             * (utf8_windows); what they leave, one character, is this      \
+             * loop's. */                                                     \
             Py_ssize_t made;                                                            \
-            i += utf8_windows_ucs2(s + i, n - i, (Py_UCS2 *)(void *)(out + o), &made);  \
+            i += (sizeof(TYPE) == 2 ? utf8_windows_ucs2 : utf8_windows_ucs1)(           \
+                s + i, n - i, (void *)(out + o), &made);                                \
             o += made;                                                                  \
             if (i == n) {                                                               \
                 break;                                                                  \
@@ -1121,7 +1161,7 @@ text_append(TextBuffer *self, PyObject *const *args, Py_ssize_t nargs)
             memcpy(block, self->held, nheld);
             (void)xor_into(block + nheld, src, size, k, 0);
         }
-        memset(block + nheld + size, 0, UTF8_PAD);     /* (see utf8_windows_ucs2) */
+        memset(block + nheld + size, 0, UTF8_PAD);     /* (see utf8_windows) */
         bad = text_decode(self, block, nheld + size, self->received - nheld);
         self->received += size;
     }
