@@ -5,6 +5,7 @@ CPython reports for the whole message, and gives the text once."""
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from child import run_json
@@ -163,12 +164,21 @@ def test_text_with_random_bytes_in_it_is_judged_as_the_reference_does(name: str,
     break somewhere, many in a sequence that looked valid so far), in random
     pieces, masked or not: the same piece and position as the reference."""
     rng = random.Random(seed)
-    parts: list[bytes] = []
-    for _ in range(rng.randrange(1, 3000)):
-        if rng.random() < 0.002:
+    judged_with_random_bytes(name, seed, rng, b"", lambda: rng.choice(ALPHABET), 3000, 0.002)
+
+
+def judged_with_random_bytes(name: str, seed: int, rng: random.Random, first: bytes,
+                             text: Callable[[], str], most: int, rate: float) -> None:
+    """``first``, then up to ``most`` draws of ``text()``, each replaced at
+    ``rate`` by 1-3 random bytes, in random pieces (masked for even seeds):
+    refused at the same piece and position as the reference, else the same
+    text."""
+    parts = [first]
+    for _ in range(rng.randrange(1, most)):
+        if rng.random() < rate:
             parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4))))
         else:
-            parts.append(rng.choice(ALPHABET).encode())
+            parts.append(text().encode())
     pieces = pieces_of(b"".join(parts), rng)
     index, position = expected(pieces)
     got = feed(name, pieces, masked=seed % 2 == 0)
@@ -185,18 +195,24 @@ def test_two_byte_and_latin1_str_text_with_random_bytes_in_it(name: str, kind: s
     """As above, in text kept in a two-byte or a Latin-1 str (the C buffer's
     64-byte blocks, which must leave every error to its loop)."""
     rng = random.Random(seed)
-    parts = [KINDS[kind][0].encode()]
-    for _ in range(rng.randrange(1, 2000)):
-        if rng.random() < 0.003:
-            parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4))))
-        else:
-            parts.append(bmp_text(rng, 1, kind).encode())
-    pieces = pieces_of(b"".join(parts), rng)
-    index, position = expected(pieces)
-    got = feed(name, pieces, masked=seed % 2 == 0)
-    assert got[:2] == (index, position)
-    if index == -1:
-        assert got[2] == b"".join(pieces).decode()
+    judged_with_random_bytes(name, seed, rng, KINDS[kind][0].encode(),
+                             lambda: bmp_text(rng, 1, kind), 2000, 0.003)
+
+
+def judged_whole(name: str, message: bytes) -> tuple[object, object]:
+    """(what the buffer says of ``message`` given in one piece: the position
+    it refuses, else where an incomplete end starts, else the text; what
+    CPython's decoder says: the error's start or the text). A text returned
+    is checked with `assert_sound`."""
+    try:
+        want: object = message.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        want = exc.start
+    buffer = BUFFERS[name]()
+    bad = buffer.append(message, None, len(message))
+    got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
+    assert_sound(got)
+    return got, want
 
 
 @pytest.mark.parametrize("name", BUFFERS)
@@ -217,15 +233,8 @@ def test_every_lead_and_second_byte_in_two_byte_and_latin1_str_text(name: str, k
             for tail in (b"", b"\x80", b"\xbf", b"\x80\x80", b"\x41"):
                 before = (first + bmp_text(rng, rng.randrange(1, 8), kind)).encode()
                 message = before + bytes((lead, second)) + tail + after
-                try:
-                    want: object = message.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    want = exc.start
-                buffer = BUFFERS[name]()
-                bad = buffer.append(message, None, len(message))
-                got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
+                got, want = judged_whole(name, message)
                 assert got == want, (before.hex(), message[len(before):].hex())
-                assert_sound(got)
 
 
 @pytest.mark.parametrize("name", BUFFERS)
@@ -242,15 +251,8 @@ def test_every_lead_and_second_byte_with_bytes_after_it(name: str) -> None:
         for second in range(256):
             for tail in tails:
                 message = before + bytes((lead, second)) + tail
-                try:
-                    want: object = message.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    want = exc.start
-                buffer = BUFFERS[name]()
-                bad = buffer.append(message, None, len(message))
-                got = bad if bad >= 0 else buffer.end() if buffer.end() >= 0 else buffer.text()
+                got, want = judged_whole(name, message)
                 assert got == want, message[len(before):].hex()
-                assert_sound(got)
 
 
 @pytest.mark.parametrize("name", BUFFERS)
