@@ -64,7 +64,7 @@ def tshark_rows(path: Path) -> list[FrameRow]:
 
     tcp.try_heuristic_first: a client's ephemeral port can be one that
     Wireshark has registered for another protocol (44818, EtherNet/IP, came up
-    in about 1 of 60 runs), and tshark gives a connection to the lower port's
+    in 1 of 72 runs here), and tshark gives a connection to the lower port's
     registered dissector before its heuristics; that dissector then took the
     whole connection, handshake included, and tshark showed none of its
     WebSocket frames. HTTP's heuristic recognises the handshake whatever the

@@ -527,8 +527,8 @@ static PyTypeObject PayloadBufferType = {
  * the check and the decoding are one loop, fused with the unmasking: each
  * piece is unmasked 8 KiB at a time into a block on the stack (hot in the
  * CPU's cache) and decoded from it, character by character after Unicode
- * Table 3-7 (a two-byte str on x86-64: 64 bytes at a time first, see
- * utf8_windows_ucs2), straight into the str that text() hands up. No str
+ * Table 3-7 (a two-byte or Latin-1 str on x86-64: 64 bytes at a time
+ * first, see utf8_windows), straight into the str that text() hands up. No str
  * per piece, no join at the end, no pass over the message of its own;
  * ASCII runs are copied 8 or 16 bytes at a time.
  *
@@ -657,8 +657,8 @@ enum { RUN_END, RUN_WIDER, RUN_BAD, RUN_SHORT };
  * alone on 1 MiB of the benchmark's text that is not ASCII (repeated, or
  * its words in random order); it needs no str per piece, no join at the
  * end and no pass of its own for the unmasking, and memory that no tiny
- * piece can inflate. A two-byte str on x86-64 goes to utf8_windows_ucs2
- * first, which leaves this loop one character at a time: an error, a
+ * piece can inflate. A two-byte or Latin-1 str on x86-64 goes to
+ * utf8_windows first, which leaves this loop one character at a time: an error, a
  * character a block may not hold, the last 12 bytes. */
 #define CONT(d) (((d) ^ 0x80) < 0x40)
 /* The character of a 2-, 3- or 4-byte sequence (checked before). */
@@ -701,8 +701,9 @@ utf8_tables_init(void)
 
 /* Text that is not ASCII, 64 bytes at a time (x86-64 with SSE4.1, checked
  * when the module loads; elsewhere the loop below does it all). Only for a
- * UCS-2 str: the kind that a text of accents, symbols, Greek or CJK is kept
- * in. A TextBuffer given 1 MiB of such text (the benchmark's words in
+ * UCS-2 str, the kind that a text of accents, symbols, Greek or CJK is kept
+ * in, and a Latin-1 str (accented Latin only), whose blocks also fail at a
+ * character above U+00FF. A TextBuffer given 1 MiB of such text (the benchmark's words in
  * random order) at once takes a fifth of the time of CPython's decoder on
  * it, and of the same TextBuffer with the loop alone; on the benchmark's
  * 70-byte text repeated, whose every branch the CPU learns, 0.8x the time
